@@ -1,0 +1,23 @@
+//! Test support shared by every exercise's tests.
+//!
+//! Each exercise's tests start the student's server on a free port, connect clients to it, and wait for what
+//! should happen, never longer than a timeout. Doing that well (no fixed ports, no sleeps, failure messages that
+//! teach) takes more code than a test should carry, so it lives here once:
+//!
+//! - [`TestServer`] serves an axum `Router` on 127.0.0.1, port 0, for the length of a test;
+//! - [`http`] is a deliberately small HTTP/1.1 client, so a test can show exactly what goes over the wire;
+//! - [`ws`] wraps a WebSocket client whose every receive has a timeout;
+//! - [`html::outline`] reduces a page to its element structure, for snapshots that survive a reworded sentence;
+//! - [`Section`] names the part of the book that explains a behaviour, so a failing test says where to read.
+
+pub mod html;
+pub mod http;
+mod lesson;
+mod server;
+pub mod ws;
+
+pub use lesson::{Chapter, Section, within, WAIT};
+pub use server::TestServer;
+
+/// Runs futures concurrently and returns their outputs in order: "many clients at once" in one line.
+pub use futures_util::future::join_all;
