@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 pub use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -33,11 +33,25 @@ pub struct WsClient {
     section: Section,
 }
 
-/// Opens a WebSocket to `url` (e.g. `ws://127.0.0.1:PORT/ws`). `section` is where failures send the reader.
+/// Opens a WebSocket to `path` on `server` (e.g. `/ws`). `section` is where failures send the reader.
 pub async fn connect(server: SocketAddr, path: &str, section: Section) -> WsClient {
+    open(server, path, section, None).await
+}
+
+/// Like [`connect`], but the client's operating system buffers only a few kilobytes of what arrives. A client
+/// that then stops reading pushes back on the server almost at once: the way to test a slow client quickly.
+pub async fn connect_with_small_receive_buffer(server: SocketAddr, path: &str, section: Section) -> WsClient {
+    open(server, path, section, Some(4096)).await
+}
+
+async fn open(server: SocketAddr, path: &str, section: Section, receive_buffer: Option<u32>) -> WsClient {
     let url = format!("ws://{server}{path}");
     let handshake = async {
-        let tcp = TcpStream::connect(server).await?;
+        let socket = if server.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        if let Some(bytes) = receive_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
+        let tcp = socket.connect(server).await?;
         let local_address = tcp.local_addr()?;
         let (stream, _response) = tokio_tungstenite::client_async(url.as_str(), tcp).await.map_err(std::io::Error::other)?;
         Ok::<_, std::io::Error>((stream, local_address))

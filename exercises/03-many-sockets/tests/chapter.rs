@@ -1,0 +1,148 @@
+//! Chapter 3's graded tests: `cargo test -p ex03-many-sockets`.
+//!
+//! Each test starts your `app()` on a free port and connects several real WebSocket clients to it at once.
+
+// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex03_many_sockets as chapter;
+#[cfg(feature = "solution")]
+use sol03_many_sockets as chapter;
+
+use std::collections::HashSet;
+
+use testkit::ws::{self, Received, WsClient};
+use testkit::{Chapter, Section, TestServer};
+
+const CHAPTER: Chapter = Chapter { number: 3, title: "One server, many sockets", page: "book/src/03-many-sockets.md" };
+const APART: Section = CHAPTER.section("Telling clients apart");
+const RELAYING: Section = CHAPTER.section("Relaying");
+const LEAVING: Section = CHAPTER.section("When a client leaves");
+const SLOW: Section = CHAPTER.section("Slow clients");
+
+/// Connects a client and reads its introduction, checking that it names the client's own address and port.
+async fn join(server: &TestServer, section: Section) -> WsClient {
+    let mut client = ws::connect(server.address(), "/ws", section).await;
+    introduced(&mut client).await;
+    client
+}
+
+async fn introduced(client: &mut WsClient) {
+    let introduction = client.expect_text("the introduction, \"you are ADDRESS:PORT\"").await;
+    assert_eq!(
+        introduction,
+        chapter::introduction(client.local_address()),
+        "the first message names the address and port the client connects from, as the server sees them.\nRead: {APART}"
+    );
+}
+
+#[tokio::test]
+async fn clients_share_one_port_and_are_told_apart() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        // `join` checks that each client is introduced by its own address and port.
+        clients.push(join(&server, APART).await);
+    }
+    // Five clients, one server address and port: what tells them apart is their own (address, port).
+    let client_ports: HashSet<u16> = clients.iter().map(|client| client.local_address().port()).collect();
+    assert_eq!(client_ports.len(), 5, "every client connects from a port of its own.\nRead: {APART}");
+    assert!(
+        !client_ports.contains(&server.address().port()),
+        "the clients' ports differ from the server's one port, which they all share.\nRead: {APART}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_reaches_every_other_client() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, RELAYING).await;
+    let mut bob = join(&server, RELAYING).await;
+    let mut carol = join(&server, RELAYING).await;
+
+    alice.send_text("hello, everyone").await;
+    let expected = chapter::relayed(alice.local_address(), "hello, everyone");
+    for (name, client) in [("bob", &mut bob), ("carol", &mut carol)] {
+        let line = client.expect_text(&format!("alice's message, relayed to {name}")).await;
+        assert_eq!(line, expected, "{name} should receive alice's line, prefixed with her address.\nRead: {RELAYING}");
+    }
+}
+
+#[tokio::test]
+async fn the_sender_does_not_get_its_own_message_back() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, RELAYING).await;
+    let mut bob = join(&server, RELAYING).await;
+
+    alice.send_text("first").await;
+    bob.expect_text("alice's first line").await;
+    bob.send_text("second").await;
+    // Had alice been sent her own "first", it would arrive before bob's "second".
+    let line = alice.expect_text("bob's answer").await;
+    assert_eq!(
+        line,
+        chapter::relayed(bob.local_address(), "second"),
+        "alice's next message should be bob's line: a client is not sent its own words back.\nRead: {RELAYING}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_breaks_nobody() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, LEAVING).await;
+    let mut bob = join(&server, LEAVING).await;
+    let mut polite = join(&server, LEAVING).await;
+    let rude = join(&server, LEAVING).await;
+
+    polite.close().await;
+    rude.vanish(); // no close frame: the TCP connection just drops, like a crashed tab
+    for number in 1..=3 {
+        alice.send_text(format!("still here {number}")).await;
+        let line = bob.expect_text("alice's line after two clients left").await;
+        assert_eq!(line, chapter::relayed(alice.local_address(), &format!("still here {number}")), "Read: {LEAVING}");
+    }
+    // A newcomer joins the same server and chats as if nothing had happened.
+    let mut newcomer = join(&server, LEAVING).await;
+    bob.send_text("welcome").await;
+    let line = newcomer.expect_text("bob's welcome").await;
+    assert_eq!(line, chapter::relayed(bob.local_address(), "welcome"), "Read: {LEAVING}");
+}
+
+#[tokio::test]
+async fn a_slow_client_never_stalls_the_others() {
+    // 600 lines of 16 KiB: about 10 MB, far more than the slow client's buffers and the channel can hold.
+    const LINES: usize = 600;
+    let server = TestServer::start(chapter::app()).await;
+    let mut slow = ws::connect_with_small_receive_buffer(server.address(), "/ws", SLOW).await;
+    introduced(&mut slow).await;
+    let mut alice = join(&server, SLOW).await;
+    let mut bob = join(&server, SLOW).await;
+
+    let padding = "x".repeat(16 * 1024);
+    // Alice sends each line once bob has the previous one, so bob keeps up by construction, while `slow`
+    // reads nothing at all. If the server waits for `slow` before serving bob, bob's wait times out.
+    for number in 0..LINES {
+        let text = format!("{number:04} {padding}");
+        alice.send_text(text.as_str()).await;
+        let line = bob.expect_text("alice's next line, while another client is not reading").await;
+        assert!(
+            line == chapter::relayed(alice.local_address(), &text),
+            "bob should receive alice's line {number}, in order, although another client is stuck.\nRead: {SLOW}"
+        );
+    }
+
+    // The slow client, reading at last, must learn that it missed lines, or have been disconnected.
+    for _ in 0..=LINES {
+        match slow.receive("the slow client's backlog").await {
+            Received::Message(message) => {
+                let text = message.to_text().unwrap_or_default();
+                if text.starts_with("you missed ") {
+                    assert!(text.ends_with(" messages"), "the notice reads \"you missed N messages\", not {text:?}.\nRead: {SLOW}");
+                    return;
+                }
+            }
+            Received::Closed(_) | Received::Broken(_) => return,
+        }
+    }
+    panic!("the slow client received all {LINES} lines and no notice: its backlog should have overflowed the channel.\nRead: {SLOW}");
+}
