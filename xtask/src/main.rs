@@ -1,1 +1,166 @@
-fn main() {}
+//! `cargo xtask`: the kit's own tools, one verb each.
+//!
+//! - `check`   the whole self-check: the solutions' and the tools' tests, then `verify` (which builds the book);
+//! - `verify`  proves the kit's invariants: starters fail, solutions pass, manifest, folders and book agree;
+//! - `book`    builds and serves the book on localhost, installing the pinned mdBook if needed;
+//! - `hint`    shows a chapter's hints, one at a time;
+//! - `bench`   measures what a student waits for: the edit-and-test loop, and a cold self-check.
+
+mod bench;
+mod cargo;
+mod diagrams;
+mod layout;
+mod manifest;
+mod mdbook;
+mod progress;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "The kit's tools: check, verify, book, hint, bench.")]
+struct Cli {
+    /// The kit's root folder (holding course.toml); by default, the workspace this xtask belongs to.
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// The whole self-check: `cargo test` (solutions and tools), then `verify` with the book build.
+    Check,
+    /// Prove the invariants: every starter compiles and fails each graded test, every solution passes them,
+    /// and manifest, folders, SUMMARY and book agree.
+    Verify {
+        /// Skip building the book.
+        #[arg(long)]
+        no_book: bool,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the book and serve it at http://127.0.0.1:PORT/ (live reload while you edit).
+    Book {
+        #[arg(long, default_value_t = 3300)]
+        port: u16,
+        /// Only build it, into book/build/, and do not serve.
+        #[arg(long)]
+        build_only: bool,
+    },
+    /// Show hint N (default 1) of a chapter: `cargo xtask hint 2`, then `cargo xtask hint 2 2`.
+    Hint { chapter: u32, number: Option<usize> },
+    /// Time the student's loop: edit a starter, run its tests; median of several runs per exercise.
+    Bench(bench::Options),
+    /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
+    #[command(hide = true)]
+    MdbookPreprocessor {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            // Exit code 2: the tool itself could not do its job, as opposed to 1, "it found breaches".
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let root = match cli.root {
+        Some(root) => root.canonicalize().with_context(|| format!("no kit at {}", root.display()))?,
+        None => workspace_root(),
+    };
+    match cli.verb {
+        Verb::Check => check(&root),
+        Verb::Verify { no_book, json } => {
+            let report = verify::run(&verify::Options { root, book: !no_book })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                verify::print(&report);
+            }
+            Ok(if report.breaches() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Verb::Book { port, build_only } => book(&root, port, build_only),
+        Verb::Hint { chapter, number } => hint(&root, chapter, number.unwrap_or(1)),
+        Verb::Bench(options) => bench::run(&root, &options),
+        Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
+    }
+}
+
+/// The folder holding the workspace's Cargo.toml: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+}
+
+fn check(root: &Path) -> Result<ExitCode> {
+    // The book's tool first, so that a missing mdBook is installed before anything is reported.
+    mdbook::ensure(root)?;
+    println!("== cargo test (the solutions and the kit's tools)");
+    let status = Command::new(cargo::cargo()).arg("test").current_dir(root).status().context("could not run cargo test")?;
+    println!("\n== cargo xtask verify");
+    let report = verify::run(&verify::Options { root: root.to_path_buf(), book: true })?;
+    verify::print(&report);
+    if !status.success() {
+        println!("check: FAILED: `cargo test` failed (see above)");
+        return Ok(ExitCode::FAILURE);
+    }
+    if report.breaches() > 0 {
+        println!("check: FAILED: verify found breaches (see above)");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("check: everything passes");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn book(root: &Path, port: u16, build_only: bool) -> Result<ExitCode> {
+    let manifest = manifest::Manifest::load(root)?;
+    let mdbook = mdbook::ensure(root)?;
+    let book_dir = root.join(&manifest.book);
+    if build_only {
+        let destination = book_dir.join("build");
+        mdbook::build(&mdbook, &book_dir, &destination)?;
+        println!("built the book into {}", destination.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("serving the book at http://127.0.0.1:{port}/  (Ctrl-C to stop; pages reload as you edit them)");
+    let status = Command::new(&mdbook)
+        .arg("serve")
+        .arg(&book_dir)
+        .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+        .status()
+        .context("could not run mdbook serve")?;
+    if !status.success() {
+        bail!("mdbook serve stopped with {status}; is port {port} in use? Try --port with another number");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hint(root: &Path, chapter: u32, number: usize) -> Result<ExitCode> {
+    let manifest = manifest::Manifest::load(root)?;
+    let chapter = manifest.chapter(chapter)?;
+    let count = chapter.hints.len();
+    let Some(text) = number.checked_sub(1).and_then(|index| chapter.hints.get(index)) else {
+        bail!("chapter {} has hints 1 to {count}", chapter.number);
+    };
+    println!("Chapter {} \"{}\", hint {number} of {count}:\n\n{text}\n", chapter.number, chapter.title);
+    if number < count {
+        println!("More specific: cargo xtask hint {} {}", chapter.number, number + 1);
+    } else {
+        println!("That was the last hint. The book page {} explains the rest.", chapter.page.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

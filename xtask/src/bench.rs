@@ -1,0 +1,153 @@
+//! `cargo xtask bench`: measures what a student waits for.
+//!
+//! The loop: a student edits `src/lib.rs` and runs `cargo test -p exNN-...`, again and again. For each
+//! exercise this edits the starter (a new comment line, which makes cargo recompile the crate just as a real
+//! edit does) and times `cargo test` until it has printed its result; the median of several runs is reported.
+//! With `--cold` it also times the whole self-check from an empty target directory: the first build of a
+//! fresh machine.
+//!
+//! All of it happens in a scratch copy of the kit, so the working tree is never touched. The copy shares the
+//! kit's target directory, so dependencies are not rebuilt for the warm loop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::manifest::Manifest;
+
+#[derive(clap::Args)]
+pub struct Options {
+    /// Timed runs per exercise (after one untimed warm-up run).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Only this chapter's exercise.
+    #[arg(long)]
+    chapter: Option<u32>,
+    /// Also time the whole self-check from an empty target directory (takes minutes).
+    #[arg(long)]
+    cold: bool,
+}
+
+/// The target a warm loop should meet, per exercise, median.
+const LOOP_TARGET: Duration = Duration::from_millis(1500);
+
+pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
+    if options.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let manifest = Manifest::load(root)?;
+    let scratch = Scratch::copy_of(root)?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+
+    println!("warm loop: edit src/lib.rs, run `cargo test -p <exercise>`; {} timed runs each, after a warm-up", options.runs);
+    println!("{:<26} {:>9} {:>9} {:>9}", "exercise", "median", "min", "max");
+    let mut medians = Vec::new();
+    for chapter in manifest.chapters.iter().filter(|chapter| options.chapter.is_none_or(|number| number == chapter.number)) {
+        let package = chapter.exercise_package();
+        let source = scratch.path.join(&chapter.exercise).join("src").join("lib.rs");
+        let original = std::fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        let mut times = Vec::new();
+        for run in 0..=options.runs {
+            std::fs::write(&source, format!("{original}\n// bench edit {run}\n"))?;
+            let started = Instant::now();
+            Command::new(crate::cargo::cargo())
+                .args(["test", "--quiet", "--package", &package])
+                .current_dir(&scratch.path)
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .context("could not run cargo test")?;
+            if run > 0 {
+                times.push(started.elapsed());
+            }
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        medians.push(median);
+        println!(
+            "{package:<26} {:>9} {:>9} {:>9}",
+            seconds(median),
+            seconds(times[0]),
+            seconds(times[times.len() - 1])
+        );
+    }
+    if let Some(worst) = medians.iter().max() {
+        let verdict = if *worst <= LOOP_TARGET { "meets" } else { "MISSES" };
+        println!(
+            "slowest median {} {verdict} the target of {} ({:.2}x of target)",
+            seconds(*worst),
+            seconds(LOOP_TARGET),
+            worst.as_secs_f64() / LOOP_TARGET.as_secs_f64()
+        );
+    }
+
+    if options.cold {
+        let cold_target = scratch.path.join("target-cold");
+        println!("\ncold self-check: `cargo xtask check` from an empty target directory (takes minutes)...");
+        let started = Instant::now();
+        let status = Command::new(crate::cargo::cargo())
+            .args(["xtask", "check"])
+            .current_dir(&scratch.path)
+            .env("CARGO_TARGET_DIR", &cold_target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("could not run the self-check")?;
+        let outcome = if status.success() { "passed" } else { "FAILED" };
+        println!("cold self-check: {} ({outcome})", seconds(started.elapsed()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.2} s", duration.as_secs_f64())
+}
+
+/// A copy of the kit in a temporary folder, deleted when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn copy_of(root: &Path) -> Result<Scratch> {
+        let path = std::env::temp_dir().join(format!("kit-bench-{}", std::process::id()));
+        let scratch = Scratch { path };
+        copy_tree(root, &scratch.path)?;
+        // Share the installed tools (the pinned mdBook) rather than installing them again.
+        let tools = root.join(crate::mdbook::TOOLS_DIR);
+        if tools.exists() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&tools, scratch.path.join(crate::mdbook::TOOLS_DIR))?;
+        }
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Folders that are build output or installed tools, never part of the kit's source.
+const NOT_COPIED: &[&str] = &["target", ".git", ".tools", "node_modules", "build"];
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if !NOT_COPIED.iter().any(|skipped| name == *skipped) {
+                copy_tree(&entry.path(), &to.join(&name))?;
+            }
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}

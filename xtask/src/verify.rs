@@ -1,0 +1,238 @@
+//! `cargo xtask verify`: proves that the kit is a kit.
+//!
+//! For every chapter of the manifest it checks the layout (folders, package names, the one canonical test
+//! file, SUMMARY, the book sections tests point to), compiles every starter and solution, and runs their
+//! graded tests: each must *fail* on the untouched starter and *pass* on the solution, and every test the
+//! manifest names must be seen to run. Then it builds the book. It prints one row per chapter and every
+//! breach by name, and exits non-zero if there is any.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cargo::{self, Outcome};
+use crate::manifest::{Chapter, Manifest};
+use crate::{layout, mdbook, progress};
+
+/// Longest a chapter's whole test binary may run before it counts as hung.
+const TEST_BINARY_LIMIT: Duration = Duration::from_secs(180);
+
+pub struct Options {
+    pub root: PathBuf,
+    /// Build the book too (the fixture kits in the tool's own tests have no mdBook to spare).
+    pub book: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub chapters: Vec<ChapterReport>,
+    /// Breaches that belong to no single chapter: SUMMARY, stray folders, the book build.
+    pub kit: Vec<String>,
+    /// `None` when the book was not built.
+    pub book_builds: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChapterReport {
+    pub number: u32,
+    pub slug: String,
+    pub graded_tests: usize,
+    pub points: u32,
+    /// Graded tests that failed on the starter, as they must.
+    pub failing_on_starter: usize,
+    /// Graded tests that passed on the solution, as they must.
+    pub passing_on_solution: usize,
+    /// Graded tests skipped on the solution because a program they need is missing.
+    pub skipped: Vec<Skipped>,
+    pub breaches: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub test: String,
+    pub needs: Vec<String>,
+    pub install: Vec<String>,
+}
+
+impl Report {
+    pub fn breaches(&self) -> usize {
+        self.kit.len() + self.chapters.iter().map(|chapter| chapter.breaches.len()).sum::<usize>()
+    }
+}
+
+pub fn run(options: &Options) -> Result<Report> {
+    let root = &options.root;
+    let manifest = Manifest::load(root)?;
+    let mut kit = layout::check_kit(root, &manifest);
+
+    let packages: Vec<String> = manifest.chapters.iter().flat_map(|chapter| [chapter.exercise_package(), chapter.solution_package()]).collect();
+    let build = cargo::build_tests(root, &packages)?;
+
+    let bar = progress::bar(manifest.chapters.len() as u64 * 2, "running tests");
+    let mut chapters = Vec::new();
+    for chapter in &manifest.chapters {
+        let mut report = ChapterReport {
+            number: chapter.number,
+            slug: chapter.slug.clone(),
+            graded_tests: chapter.tests.len(),
+            points: chapter.points(),
+            failing_on_starter: 0,
+            passing_on_solution: 0,
+            skipped: Vec::new(),
+            breaches: layout::check_chapter(root, &manifest, chapter),
+        };
+        bar.set_message(format!("chapter {} starter", chapter.number));
+        if let Some(run) = run_side(root, &build, &chapter.exercise, "starter", &mut report.breaches) {
+            check_starter(chapter, &run.outcomes, &mut report);
+        }
+        bar.inc(1);
+        bar.set_message(format!("chapter {} solution", chapter.number));
+        if let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
+            check_solution(&manifest, chapter, &run, &mut report);
+        }
+        bar.inc(1);
+        chapters.push(report);
+    }
+    bar.finish_and_clear();
+
+    let book_builds = options.book.then(|| match build_book(root, &manifest) {
+        Ok(()) => true,
+        Err(error) => {
+            kit.push(format!("the book does not build: {error:#}"));
+            false
+        }
+    });
+    Ok(Report { chapters, kit, book_builds })
+}
+
+/// Runs one side's test binary. `None` (with a breach recorded) if it did not compile or could not run.
+fn run_side(root: &Path, build: &cargo::Build, folder: &Path, side: &str, breaches: &mut Vec<String>) -> Option<cargo::TestRun> {
+    let manifest_path = cargo::canonical(&root.join(folder).join("Cargo.toml"));
+    let Some(binary) = build.binaries.get(&manifest_path) else {
+        let errors = build.errors.get(&manifest_path).map(|errors| errors.join("\n")).unwrap_or_else(|| "(cargo gave no error message)".into());
+        let what = if side == "starter" { "the starter must compile, so that rust-analyzer works on it" } else { "the solution must compile" };
+        breaches.push(format!("{}: does not compile; {what}:\n{}", folder.display(), indent(&errors)));
+        return None;
+    };
+    match cargo::run_tests(binary, &root.join(folder), TEST_BINARY_LIMIT) {
+        Ok(run) if run.timed_out => {
+            breaches.push(format!("{}: the {side}'s tests ran longer than {TEST_BINARY_LIMIT:?} and were stopped", folder.display()));
+            None
+        }
+        Ok(run) => Some(run),
+        Err(error) => {
+            breaches.push(format!("{}: {error:#}", folder.display()));
+            None
+        }
+    }
+}
+
+fn check_starter(chapter: &Chapter, outcomes: &BTreeMap<String, Outcome>, report: &mut ChapterReport) {
+    for test in &chapter.tests {
+        match outcomes.get(&test.name) {
+            Some(Outcome::Failed) => report.failing_on_starter += 1,
+            Some(Outcome::Passed) => report.breaches.push(format!(
+                "{}: graded test `{}` passes on the untouched starter; a student would score it without writing anything",
+                chapter.exercise.display(),
+                test.name
+            )),
+            // A test needing a missing program is skipped on the starter just as on the solution; it is
+            // reported once, with the solution.
+            Some(Outcome::Ignored) if !test.needs.is_empty() => report.failing_on_starter += 1,
+            Some(Outcome::Ignored) => {
+                report.breaches.push(format!("{}: graded test `{}` is ignored; a graded test must run", chapter.test_file().display(), test.name))
+            }
+            None => report.breaches.push(never_ran(chapter, &test.name, "starter")),
+        }
+    }
+}
+
+fn check_solution(manifest: &Manifest, chapter: &Chapter, run: &cargo::TestRun, report: &mut ChapterReport) {
+    let outcomes = &run.outcomes;
+    for test in &chapter.tests {
+        match outcomes.get(&test.name) {
+            Some(Outcome::Passed) => report.passing_on_solution += 1,
+            Some(Outcome::Failed) => report.breaches.push(format!(
+                "{}: graded test `{}` fails on the reference solution:\n{}",
+                chapter.solution.display(),
+                test.name,
+                indent(cargo::failure_of(&run.output, &test.name).unwrap_or("(no message)"))
+            )),
+            Some(Outcome::Ignored) if !test.needs.is_empty() => report.skipped.push(Skipped {
+                test: test.name.clone(),
+                needs: test.needs.clone(),
+                install: test.needs.iter().filter_map(|name| manifest.program(name)).map(|program| program.install.clone()).collect(),
+            }),
+            Some(Outcome::Ignored) => {
+                report.breaches.push(format!("{}: graded test `{}` is ignored; a graded test must run", chapter.test_file().display(), test.name))
+            }
+            None => report.breaches.push(never_ran(chapter, &test.name, "solution")),
+        }
+    }
+    // The manifest must list every test the file has: an unlisted test is either worth points nobody gets,
+    // or a check nobody is told about.
+    for name in outcomes.keys().filter(|name| !chapter.tests.iter().any(|test| test.name == **name)) {
+        report.breaches.push(format!("{}: test `{name}` is not in course.toml; give it points or remove it", chapter.test_file().display()));
+    }
+}
+
+fn never_ran(chapter: &Chapter, test: &str, side: &str) -> String {
+    format!(
+        "course.toml: graded test `{test}` of chapter {} never ran on the {side}: no test of that name in {}",
+        chapter.number,
+        chapter.test_file().display()
+    )
+}
+
+fn build_book(root: &Path, manifest: &Manifest) -> Result<()> {
+    let mdbook = mdbook::ensure(root)?;
+    let destination = std::env::temp_dir().join(format!("kit-verify-book-{}", std::process::id()));
+    let result = mdbook::build(&mdbook, &root.join(&manifest.book), &destination);
+    let _ = std::fs::remove_dir_all(&destination);
+    result
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The table a person reads first, then every breach.
+pub fn print(report: &Report) {
+    println!("{:<26} {:>7} {:>14} {:>16}  {}", "chapter", "points", "starter fails", "solution passes", "breaches");
+    for chapter in &report.chapters {
+        let name = format!("{:02} {}", chapter.number, chapter.slug);
+        let starter = format!("{}/{}", chapter.failing_on_starter, chapter.graded_tests);
+        let solution = format!("{}/{}", chapter.passing_on_solution, chapter.graded_tests);
+        let status = if chapter.breaches.is_empty() { "none".to_owned() } else { chapter.breaches.len().to_string() };
+        println!("{name:<26} {:>7} {starter:>14} {solution:>16}  {status}", chapter.points);
+    }
+    match report.book_builds {
+        Some(true) => println!("{:<26} {:>22}", "book", "builds"),
+        Some(false) => println!("{:<26} {:>22}", "book", "FAILS"),
+        None => println!("{:<26} {:>22}", "book", "not built"),
+    }
+    for chapter in &report.chapters {
+        for skipped in &chapter.skipped {
+            println!(
+                "skipped: chapter {} `{}` needs {} (enable with: {})",
+                chapter.number,
+                skipped.test,
+                skipped.needs.join(", "),
+                skipped.install.join("; ")
+            );
+        }
+    }
+    let breaches: Vec<&String> = report.kit.iter().chain(report.chapters.iter().flat_map(|chapter| &chapter.breaches)).collect();
+    if breaches.is_empty() {
+        let tests: usize = report.chapters.iter().map(|chapter| chapter.graded_tests).sum();
+        println!("verify: every invariant holds ({} chapters, {tests} graded tests)", report.chapters.len());
+    } else {
+        println!("\nverify: {} breach(es):", breaches.len());
+        for breach in breaches {
+            println!("- {breach}");
+        }
+    }
+}
