@@ -150,7 +150,7 @@ fn rewrite_chapter(chapter: &mut Value) -> anyhow::Result<()> {
     let Some(content) = chapter.get("content").and_then(Value::as_str) else {
         return Ok(());
     };
-    match render_page(content) {
+    match render_markdown(content) {
         Ok(rendered) => {
             if rendered != content {
                 chapter["content"] = Value::String(rendered);
@@ -252,12 +252,13 @@ fn render_page(markdown: &str) -> Result<String, DiagramError> {
     let mut lines = markdown.split_inclusive('\n').enumerate();
     let mut diagrams = 0;
     while let Some((index, line)) = lines.next() {
-        output.push_str(line);
         let Some(fence) = Fence::open(line) else {
+            output.push_str(line);
             continue;
         };
         if !fence.is_sequence() {
             // Copy the whole block unread, so a fence shown inside it is never mistaken for a real one.
+            output.push_str(line);
             for (_, inner) in lines.by_ref() {
                 output.push_str(inner);
                 if fence.is_closed_by(inner) {
@@ -266,7 +267,6 @@ fn render_page(markdown: &str) -> Result<String, DiagramError> {
             }
             continue;
         }
-        output.truncate(output.len() - line.len());
         let page_line = index + 1;
         let mut source = String::new();
         let mut closed = false;

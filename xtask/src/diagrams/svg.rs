@@ -22,10 +22,13 @@ const OPAQUE: &str = r#"fill="none" style="fill:var(--bg,none)""#;
 const TRANSLUCENT: &str = r#"fill="currentColor" fill-opacity="0.08" stroke="currentColor""#;
 
 /// Draws the figure. `id` must be unique in the page: the arrowhead markers are referenced by it.
+///
+/// mdBook 0.5 re-serialises HTML blocks and lowercases attribute names on the way (`viewbox`,
+/// `refx`); that is harmless, as a browser's HTML parser restores SVG's camelCase names.
 pub(super) fn figure(diagram: &Diagram, id: &str) -> String {
     let layout = Layout::new(diagram);
-    let mut svg = Svg::default();
-    svg.push(format!(
+    let mut svg = String::new();
+    svg.push_str(&format!(
         r#"<defs><marker id="{id}-solid" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0L10,5L0,10z" fill="currentColor"/></marker><marker id="{id}-open" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0L10,5L0,10" fill="none" stroke="currentColor" stroke-width="1.5"/></marker></defs>"#
     ));
 
@@ -39,7 +42,7 @@ pub(super) fn figure(diagram: &Diagram, id: &str) -> String {
     let bottom = y - ROW / 2.0 + 8.0;
     for (column, name) in diagram.participants.iter().enumerate() {
         let x = layout.x(column);
-        svg.push(format!(
+        svg.push_str(&format!(
             r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="currentColor" stroke-opacity="0.6" stroke-dasharray="5 4"/>"#,
             num(x),
             num(top + BOX_HEIGHT),
@@ -47,10 +50,10 @@ pub(super) fn figure(diagram: &Diagram, id: &str) -> String {
             num(bottom)
         ));
         for box_top in [top, bottom] {
-            svg.push(layout.participant_box(column, name, box_top));
+            svg.push_str(&layout.participant_box(column, name, box_top));
         }
     }
-    svg.push(rows);
+    svg.push_str(&rows);
 
     let (width, height) = (
         layout.right - layout.left + 2.0 * MARGIN,
@@ -66,17 +69,8 @@ pub(super) fn figure(diagram: &Diagram, id: &str) -> String {
         h = num(height),
         x = num(layout.left - MARGIN),
         label = escape(&description(diagram)),
-        body = svg.0,
+        body = svg,
     )
-}
-
-#[derive(Default)]
-struct Svg(String);
-
-impl Svg {
-    fn push(&mut self, element: String) {
-        self.0.push_str(&element);
-    }
 }
 
 /// Horizontal geometry, worked out before anything is drawn: evenly spaced lifelines, far enough apart

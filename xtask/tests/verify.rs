@@ -1,0 +1,180 @@
+//! `cargo xtask verify` run on a miniature kit (tests/fixtures/kit) that is broken one invariant at a time.
+//!
+//! Each test copies the fixture to a temporary folder, breaks one thing, runs the real `xtask` binary on it,
+//! and checks that the exit code says so and that the breach is named. The pristine fixture must pass, or
+//! every "it fails" below would prove nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Kit {
+    dir: tempfile::TempDir,
+}
+
+impl Kit {
+    fn new() -> Kit {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kit"), dir.path());
+        Kit { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn write(&self, relative: &str, content: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("a file has a folder")).expect("create folders");
+        std::fs::write(path, content).expect("write the file");
+    }
+
+    /// Replaces `from` by `to` in a file, insisting that `from` is there (or the test would break nothing).
+    fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.path(relative)).expect("read the file");
+        assert!(text.contains(from), "{relative} does not contain {from:?}");
+        self.write(relative, &text.replace(from, to));
+    }
+
+    /// Runs `xtask verify --no-book` on the kit; returns its exit code and everything it printed.
+    fn verify(&self) -> (i32, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["--root"])
+            .arg(self.dir.path())
+            .args(["verify", "--no-book"])
+            .env("CARGO_TARGET_DIR", self.path("target"))
+            .output()
+            .expect("run xtask");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.code().unwrap_or(-1), text)
+    }
+
+    fn assert_breach(&self, expected: &str) {
+        let (code, output) = self.verify();
+        assert_eq!(code, 1, "verify should exit 1 for a breach; output:\n{output}");
+        assert!(output.contains(expected), "verify should name the breach {expected:?}; output:\n{output}");
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy fixture file");
+        }
+    }
+}
+
+const STARTER: &str = "exercises/01-adding/src/lib.rs";
+const SOLUTION: &str = "solutions/01-adding/src/lib.rs";
+const TESTS: &str = "exercises/01-adding/tests/chapter.rs";
+
+#[test]
+fn the_pristine_fixture_passes() {
+    let (code, output) = Kit::new().verify();
+    assert_eq!(code, 0, "the untouched fixture kit must pass verify:\n{output}");
+    assert!(output.contains("01 adding"), "the table has a row for the chapter:\n{output}");
+    assert!(output.contains("2/2"), "both graded tests fail on the starter and pass on the solution:\n{output}");
+}
+
+#[test]
+fn a_starter_that_already_passes_is_named() {
+    let kit = Kit::new();
+    kit.edit(STARTER, "let _ = (a, b);\n    todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "a + b");
+    kit.assert_breach("graded test `adds_small_numbers` passes on the untouched starter");
+}
+
+#[test]
+fn one_test_passing_on_the_starter_is_enough_to_fail() {
+    let kit = Kit::new();
+    // Right for small numbers only: one graded test passes before the student has done the work.
+    kit.edit(STARTER, "let _ = (a, b);\n    todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "if a > 0 { a + b } else { 0 }");
+    let (code, output) = kit.verify();
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("`adds_small_numbers` passes on the untouched starter"), "{output}");
+    assert!(!output.contains("`adds_negative_numbers` passes"), "{output}");
+}
+
+#[test]
+fn a_solution_that_fails_is_named_with_its_message() {
+    let kit = Kit::new();
+    kit.edit(SOLUTION, "a + b", "a - b");
+    let (code, output) = kit.verify();
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("`adds_small_numbers` fails on the reference solution"), "{output}");
+    assert!(output.contains("left: -1"), "the breach quotes the failing assertion:\n{output}");
+}
+
+#[test]
+fn a_manifest_naming_a_missing_test_is_named() {
+    let kit = Kit::new();
+    kit.edit("course.toml", "name = \"adds_negative_numbers\"", "name = \"adds_huge_numbers\"");
+    let (code, output) = kit.verify();
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("graded test `adds_huge_numbers` of chapter 1 never ran"), "{output}");
+    // And the test that exists but is no longer listed is named too.
+    assert!(output.contains("test `adds_negative_numbers` is not in course.toml"), "{output}");
+}
+
+#[test]
+fn a_chapter_missing_from_summary_is_named() {
+    let kit = Kit::new();
+    kit.write("book/src/SUMMARY.md", "# Summary\n");
+    kit.assert_breach("book/src/SUMMARY.md: chapter 1 (01-adding.md) is missing");
+}
+
+#[test]
+fn a_starter_that_does_not_compile_is_named_with_the_compiler_message() {
+    let kit = Kit::new();
+    kit.edit(STARTER, "pub fn add", "pub fn ad");
+    let (code, output) = kit.verify();
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("exercises/01-adding: does not compile"), "{output}");
+    assert!(output.contains("add"), "the compiler's message is quoted:\n{output}");
+}
+
+#[test]
+fn a_solution_with_its_own_copy_of_the_tests_is_named() {
+    let kit = Kit::new();
+    kit.edit("solutions/01-adding/Cargo.toml", "../../exercises/01-adding/tests/chapter.rs", "tests/chapter.rs");
+    let copy = std::fs::read_to_string(kit.path(TESTS)).expect("read tests");
+    kit.write("solutions/01-adding/tests/chapter.rs", &copy);
+    let (code, output) = kit.verify();
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("a solution has no tests of its own"), "{output}");
+    assert!(output.contains("whose path is the exercise's"), "{output}");
+}
+
+#[test]
+fn a_section_missing_from_the_page_is_named() {
+    let kit = Kit::new();
+    kit.edit("book/src/01-adding.md", "## Adding numbers", "## Addition");
+    kit.assert_breach("points students to the section \"Adding numbers\"");
+}
+
+#[test]
+fn a_folder_no_chapter_owns_is_named() {
+    let kit = Kit::new();
+    kit.write("exercises/02-stray/Cargo.toml", "[package]\nname = \"ex02-stray\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+    kit.write("exercises/02-stray/src/lib.rs", "");
+    kit.assert_breach("exercises/02-stray: no chapter in course.toml owns this folder");
+}
+
+#[test]
+fn an_ignored_graded_test_is_named() {
+    let kit = Kit::new();
+    kit.edit(TESTS, "#[test]\nfn adds_small_numbers", "#[test]\n#[ignore]\nfn adds_small_numbers");
+    kit.assert_breach("graded test `adds_small_numbers` is ignored");
+}
+
+#[test]
+fn an_invalid_manifest_stops_the_tool_with_exit_code_2() {
+    let kit = Kit::new();
+    kit.edit("course.toml", "format = 1", "format = 7");
+    let (code, output) = kit.verify();
+    assert_eq!(code, 2, "a manifest the tool cannot read is the tool's failure, not a breach:\n{output}");
+    assert!(output.contains("format 7"), "{output}");
+}
