@@ -149,6 +149,44 @@ pub fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> Result<
     }
 }
 
+/// The totals of a `cargo test` run.
+pub struct Totals {
+    pub passed: u64,
+    pub failed: u64,
+    pub success: bool,
+}
+
+/// Runs a plain `cargo test` in `root`, showing its output as it comes, and adds up its `test result:` lines.
+pub fn test_workspace(root: &Path) -> Result<Totals> {
+    let mut child = Command::new(cargo())
+        .arg("test")
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not run cargo test")?;
+    let mut totals = Totals { passed: 0, failed: 0, success: false };
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            println!("{line}");
+            if let Some(summary) = line.strip_prefix("test result: ") {
+                totals.passed += count_before(summary, " passed");
+                totals.failed += count_before(summary, " failed");
+            }
+        }
+    }
+    totals.success = child.wait().context("cargo test did not finish")?.success();
+    Ok(totals)
+}
+
+/// In `ok. 5 passed; 1 failed; ...`, the number before `label`.
+fn count_before(summary: &str, label: &str) -> u64 {
+    summary
+        .split(';')
+        .find(|part| part.ends_with(label))
+        .and_then(|part| part.trim_end_matches(label).rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// What libtest printed for one failed test: its `---- NAME stdout ----` section, without the backtrace.
 pub fn failure_of<'a>(output: &'a str, test: &str) -> Option<&'a str> {
     let header = format!("---- {test} stdout ----");
@@ -207,6 +245,13 @@ mod tests {
         assert_eq!(outcomes.get("b_fails"), Some(&Outcome::Failed));
         assert_eq!(outcomes.get("c_skipped"), Some(&Outcome::Ignored));
         assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    }
+
+    #[test]
+    fn counts_a_summary_line() {
+        let summary = "FAILED. 5 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(count_before(summary, " passed"), 5);
+        assert_eq!(count_before(summary, " failed"), 1);
     }
 
     #[test]
