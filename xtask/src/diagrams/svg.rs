@@ -14,6 +14,7 @@ const MIN_GAP: f64 = 120.0; // between lifelines
 const ROW: f64 = 36.0; // height of one message, note or divider
 const LOOP_WIDTH: f64 = 30.0; // how far a self-message loops out to the right
 const NOTE_OVERHANG: f64 = 20.0; // how far a spanning note reaches past its outer lifelines
+const DIVIDER_TAIL: f64 = 40.0; // the least length of line either side of a divider's label
 
 /// A note box sits over a lifeline; without an opaque background the dashed line would show through
 /// its text. mdBook's themes all define `--bg`. A viewer that knows no CSS variables (an image
@@ -150,8 +151,8 @@ impl Layout {
                     include(x, x + width);
                 }
                 Step::Divider { label } => {
-                    let (x, width) = layout.divider_label(label);
-                    include(x, x + width);
+                    let divider = layout.divider(label);
+                    include(divider.start, divider.end);
                 }
             }
         }
@@ -180,22 +181,25 @@ impl Layout {
         (centre - span / 2.0, span)
     }
 
-    /// From the left edge of the first participant box to the right edge of the last: how far a
-    /// divider reaches (a self-message's label may stick out further, and need not be crossed).
-    fn participants_span(&self) -> (f64, f64) {
-        let first = self.box_widths.first().map_or(0.0, |width| width / 2.0);
-        let last = self.box_widths.last().map_or(0.0, |width| width / 2.0);
-        let last_x = self.x(self.box_widths.len().saturating_sub(1));
-        (-first, last_x + last)
-    }
-
-    fn divider_label(&self, label: &str) -> (f64, f64) {
-        let width = if label.is_empty() {
+    /// A divider crosses every participant box, and reaches well past its label if that is wider.
+    /// It stops at the boxes otherwise: a self-message's label may stick out further right, and the
+    /// line need not cross it.
+    fn divider(&self, label: &str) -> Divider {
+        let half_label = if label.is_empty() {
             0.0
         } else {
-            text_width(label) + 2.0 * PAD
+            text_width(label) / 2.0 + PAD
         };
-        (self.centre() - width / 2.0, width)
+        let first_box = self.box_widths.first().map_or(0.0, |width| width / 2.0);
+        let last_box = self.box_widths.last().map_or(0.0, |width| width / 2.0);
+        let last_x = self.x(self.box_widths.len().saturating_sub(1));
+        let centre = self.centre();
+        Divider {
+            start: (-first_box).min(centre - half_label - DIVIDER_TAIL),
+            label_start: centre - half_label,
+            label_end: centre + half_label,
+            end: (last_x + last_box).max(centre + half_label + DIVIDER_TAIL),
+        }
     }
 
     fn participant_box(&self, column: usize, name: &str, top: f64) -> String {
@@ -277,7 +281,7 @@ impl Layout {
             }
             Step::Divider { label } => {
                 // The line is drawn in two pieces, leaving a gap for the label rather than painting over it.
-                let (label_x, label_width) = self.divider_label(label);
+                let divider = self.divider(label);
                 let segment = |from: f64, to: f64| {
                     format!(
                         r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="currentColor" stroke-width="1.5"/>"#,
@@ -287,12 +291,8 @@ impl Layout {
                         num(y)
                     )
                 };
-                let (start, end) = self.participants_span();
-                let mut drawn = segment(start.min(label_x), label_x);
-                drawn.push_str(&segment(
-                    label_x + label_width,
-                    end.max(label_x + label_width),
-                ));
+                let mut drawn = segment(divider.start, divider.label_start);
+                drawn.push_str(&segment(divider.label_end, divider.end));
                 if !label.is_empty() {
                     drawn.push_str(&text(self.centre(), y + 5.0, "middle", label));
                 }
@@ -300,6 +300,14 @@ impl Layout {
             }
         }
     }
+}
+
+/// The horizontal line of a divider, with a gap for its label.
+struct Divider {
+    start: f64,
+    label_start: f64,
+    label_end: f64,
+    end: f64,
 }
 
 fn text(x: f64, baseline: f64, anchor: &str, content: &str) -> String {
