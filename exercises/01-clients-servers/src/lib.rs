@@ -11,6 +11,7 @@
 
 use axum::Router;
 
+// ANCHOR: starter
 /// The chat page, read from `static/index.html` when the crate is compiled.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
@@ -19,3 +20,4 @@ pub fn app() -> Router {
     // TODO: a `Router` with a route for `/` (the chat page, as HTML) and one for `/health` (the text "ok").
     todo!("chapter 1, section \"Routes and handlers\": build the router")
 }
+// ANCHOR_END: starter

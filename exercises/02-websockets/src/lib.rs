@@ -34,6 +34,7 @@ pub fn app() -> Router {
         .route("/ws", get(upgrade))
 }
 
+// ANCHOR: starter
 /// Answers the HTTP request that asks to switch to the WebSocket protocol.
 async fn upgrade(ws: WebSocketUpgrade) -> Response {
     // TODO: accept the upgrade, and hand the new socket to `converse`.
@@ -49,3 +50,4 @@ async fn converse(socket: WebSocket) {
     let _ = socket;
     todo!("chapter 2, section \"Both sides at once\": greet, tick and echo")
 }
+// ANCHOR_END: starter

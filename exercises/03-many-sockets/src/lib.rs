@@ -44,6 +44,7 @@ pub fn missed(count: u64) -> String {
     format!("you missed {count} messages")
 }
 
+// ANCHOR: hub
 /// One chat line on its way through the channel. `Utf8Bytes` clones without copying the text.
 #[derive(Debug, Clone)]
 pub struct Post {
@@ -63,6 +64,7 @@ impl Hub {
         todo!("chapter 3, section \"One channel, many subscribers\": create the channel")
     }
 }
+// ANCHOR_END: hub
 
 /// The routes of chapter 1, and the chat at `/ws`, all sharing one `Hub`.
 pub fn app() -> Router {
@@ -73,6 +75,7 @@ pub fn app() -> Router {
         .with_state(Hub::new())
 }
 
+// ANCHOR: connection
 /// Accepts the WebSocket; `ConnectInfo` says which address and port this client connects from.
 async fn upgrade(ws: WebSocketUpgrade, ConnectInfo(client): ConnectInfo<SocketAddr>, State(hub): State<Hub>) -> Response {
     // TODO: limit the message size to MAX_MESSAGE_BYTES, and hand the socket, `client` and `hub` to `chat`.
@@ -89,3 +92,4 @@ async fn chat(socket: WebSocket, me: SocketAddr, hub: Hub) {
     let _ = (socket, me, hub);
     todo!("chapter 3, section \"Relaying\": introduce and relay")
 }
+// ANCHOR_END: connection

@@ -40,6 +40,7 @@ pub async fn run(app: Router) -> ExitCode {
     }
 }
 
+// ANCHOR: serve
 async fn serve(app: Router, port: u16) -> std::io::Result<()> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = TcpListener::bind(address).await.map_err(|error| {
@@ -53,6 +54,7 @@ async fn serve(app: Router, port: u16) -> std::io::Result<()> {
     println!("stopped");
     Ok(())
 }
+// ANCHOR_END: serve
 
 async fn ctrl_c() {
     // If the signal handler cannot be installed there is nothing to wait for: serve until killed.
