@@ -41,10 +41,15 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
     let scratch = Scratch::copy_of(root)?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
 
-    println!("warm loop: edit src/lib.rs, run `cargo test -p <exercise>`; {} timed runs each, after a warm-up", options.runs);
+    println!(
+        "warm loop: edit src/lib.rs, run `cargo test -p <exercise>`; {} timed runs each, after a warm-up",
+        options.runs
+    );
     println!("{:<26} {:>9} {:>9} {:>9}", "exercise", "median", "min", "max");
     let mut medians = Vec::new();
-    for chapter in manifest.chapters.iter().filter(|chapter| options.chapter.is_none_or(|number| number == chapter.number)) {
+    for chapter in
+        manifest.chapters.iter().filter(|chapter| options.chapter.is_none_or(|number| number == chapter.number))
+    {
         let package = chapter.exercise_package();
         let source = scratch.path.join(&chapter.exercise).join("src").join("lib.rs");
         let original = std::fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;

@@ -21,7 +21,12 @@ pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter) -> Vec
         ("solution", &chapter.solution, Path::new("solutions").join(&folder)),
     ] {
         if *actual != expected {
-            breaches.push(format!("course.toml: the {what} of chapter {} is {}, but the folder names say {}", chapter.number, actual.display(), expected.display()));
+            breaches.push(format!(
+                "course.toml: the {what} of chapter {} is {}, but the folder names say {}",
+                chapter.number,
+                actual.display(),
+                expected.display()
+            ));
         }
     }
     if !root.join(&chapter.page).is_file() {
@@ -79,7 +84,9 @@ fn check_one_test_file(root: &Path, chapter: &Chapter) -> Vec<String> {
     let tests_dir = root.join(&chapter.exercise).join("tests");
     for entry in fs::read_dir(&tests_dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|extension| extension == "rs") && path.file_name().is_some_and(|name| name != "chapter.rs") {
+        if path.extension().is_some_and(|extension| extension == "rs")
+            && path.file_name().is_some_and(|name| name != "chapter.rs")
+        {
             breaches.push(format!(
                 "{}: a second test file makes a second test binary to compile and link; keep all graded tests in tests/chapter.rs",
                 chapter.exercise.join("tests").join(entry.file_name()).display()
@@ -111,7 +118,8 @@ fn check_solution_uses_exercise_tests(root: &Path, chapter: &Chapter) -> Vec<Str
         .filter_map(|test| test.get("path")?.as_str().map(PathBuf::from))
         .collect();
     let expected = crate::cargo::canonical(&root.join(chapter.test_file()));
-    let points_at_exercise = test_paths.iter().any(|path| crate::cargo::canonical(&root.join(&chapter.solution).join(path)) == expected);
+    let points_at_exercise =
+        test_paths.iter().any(|path| crate::cargo::canonical(&root.join(&chapter.solution).join(path)) == expected);
     if !points_at_exercise {
         breaches.push(format!(
             "{}: needs a [[test]] named \"{}\" whose path is the exercise's {}",
@@ -189,10 +197,16 @@ fn check_summary(root: &Path, manifest: &Manifest) -> Vec<String> {
     for chapter in &manifest.chapters {
         let file = chapter.page.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         match entries.iter().position(|(_, target)| *target == file) {
-            None => breaches.push(format!("{}: chapter {} ({file}) is missing", summary_path.display(), chapter.number)),
+            None => {
+                breaches.push(format!("{}: chapter {} ({file}) is missing", summary_path.display(), chapter.number))
+            }
             Some(position) => {
                 if last_position.is_some_and(|last| position < last) {
-                    breaches.push(format!("{}: chapter {} is listed before the chapter it follows", summary_path.display(), chapter.number));
+                    breaches.push(format!(
+                        "{}: chapter {} is listed before the chapter it follows",
+                        summary_path.display(),
+                        chapter.number
+                    ));
                 }
                 last_position = Some(position);
                 let title = &entries[position].0;

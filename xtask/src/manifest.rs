@@ -99,7 +99,8 @@ impl Manifest {
     /// Reads and checks `course.toml` in `root`. Errors say which file and which field is wrong.
     pub fn load(root: &Path) -> Result<Manifest> {
         let path = root.join(FILE_NAME);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read the course manifest {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the course manifest {}", path.display()))?;
         Manifest::parse(&text).with_context(|| format!("the course manifest {} is not valid", path.display()))
     }
 
@@ -131,7 +132,9 @@ impl Manifest {
             if chapter.number != expected {
                 problems.push(format!("{name}: chapters must be numbered 1, 2, 3, ... in order; expected {expected}"));
             }
-            if chapter.slug.is_empty() || !chapter.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if chapter.slug.is_empty()
+                || !chapter.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 problems.push(format!("{name}: a slug is lower-case letters, digits and dashes"));
             }
             if chapter.hints.len() < 2 {
@@ -146,20 +149,22 @@ impl Manifest {
                     problems.push(format!("{name}: test `{}` is listed twice", test.name));
                 }
                 if test.points == 0 {
-                    problems.push(format!("{name}: test `{}` is worth 0 points; leave it out or give it points", test.name));
+                    problems.push(format!(
+                        "{name}: test `{}` is worth 0 points; leave it out or give it points",
+                        test.name
+                    ));
                 }
                 for program in &test.needs {
                     if !programs.contains(program.as_str()) {
-                        problems.push(format!("{name}: test `{}` needs `{program}`, which no [[program]] entry describes", test.name));
+                        problems.push(format!(
+                            "{name}: test `{}` needs `{program}`, which no [[program]] entry describes",
+                            test.name
+                        ));
                     }
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            bail!("{}", problems.join("\n"))
-        }
+        if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("\n")) }
     }
 
     /// The chapter with this number, or an error listing the ones there are.

@@ -21,7 +21,10 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         return Ok(found);
     }
     let tools = root.join(TOOLS_DIR);
-    eprintln!("installing mdbook {VERSION} into {} (first time only; it compiles for a few minutes)...", tools.display());
+    eprintln!(
+        "installing mdbook {VERSION} into {} (first time only; it compiles for a few minutes)...",
+        tools.display()
+    );
     let status = Command::new(crate::cargo::cargo())
         .args(["install", "mdbook", "--locked", "--version", &format!("={VERSION}"), "--root"])
         .arg(&tools)
@@ -29,14 +32,19 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         .status()
         .context("could not run `cargo install`")?;
     if !status.success() {
-        bail!("installing mdbook {VERSION} failed (see cargo's messages above); crates.io must be reachable the first time");
+        bail!(
+            "installing mdbook {VERSION} failed (see cargo's messages above); crates.io must be reachable the first time"
+        );
     }
-    find(root).with_context(|| format!("mdbook {VERSION} was installed, but {} does not run", local_path(root).display()))
+    find(root)
+        .with_context(|| format!("mdbook {VERSION} was installed, but {} does not run", local_path(root).display()))
 }
 
 /// The pinned mdBook, if it is already here: in `.tools/bin`, or on `PATH` at the same version.
 pub fn find(root: &Path) -> Option<PathBuf> {
-    [local_path(root), PathBuf::from("mdbook")].into_iter().find(|candidate| version_of(candidate).as_deref() == Some(VERSION))
+    [local_path(root), PathBuf::from("mdbook")]
+        .into_iter()
+        .find(|candidate| version_of(candidate).as_deref() == Some(VERSION))
 }
 
 fn local_path(root: &Path) -> PathBuf {
@@ -59,9 +67,5 @@ pub fn build(mdbook: &Path, book_dir: &Path, destination: &Path) -> Result<()> {
         .arg(destination)
         .output()
         .context("could not run mdbook")?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        bail!("{}", String::from_utf8_lossy(&output.stderr).trim())
-    }
+    if output.status.success() { Ok(()) } else { bail!("{}", String::from_utf8_lossy(&output.stderr).trim()) }
 }

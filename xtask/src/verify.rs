@@ -68,7 +68,8 @@ pub fn run(options: &Options) -> Result<Report> {
     let manifest = Manifest::load(root)?;
     let mut kit = layout::check_kit(root, &manifest);
 
-    let packages: Vec<String> = manifest.chapters.iter().flat_map(|chapter| [chapter.exercise_package(), chapter.solution_package()]).collect();
+    let packages: Vec<String> =
+        manifest.chapters.iter().flat_map(|chapter| [chapter.exercise_package(), chapter.solution_package()]).collect();
     let build = cargo::build_tests(root, &packages)?;
 
     let bar = progress::bar(manifest.chapters.len() as u64 * 2, "running tests");
@@ -109,17 +110,34 @@ pub fn run(options: &Options) -> Result<Report> {
 }
 
 /// Runs one side's test binary. `None` (with a breach recorded) if it did not compile or could not run.
-fn run_side(root: &Path, build: &cargo::Build, folder: &Path, side: &str, breaches: &mut Vec<String>) -> Option<cargo::TestRun> {
+fn run_side(
+    root: &Path,
+    build: &cargo::Build,
+    folder: &Path,
+    side: &str,
+    breaches: &mut Vec<String>,
+) -> Option<cargo::TestRun> {
     let manifest_path = cargo::canonical(&root.join(folder).join("Cargo.toml"));
     let Some(binary) = build.binaries.get(&manifest_path) else {
-        let errors = build.errors.get(&manifest_path).map(|errors| errors.join("\n")).unwrap_or_else(|| "(cargo gave no error message)".into());
-        let what = if side == "starter" { "the starter must compile, so that rust-analyzer works on it" } else { "the solution must compile" };
+        let errors = build
+            .errors
+            .get(&manifest_path)
+            .map(|errors| errors.join("\n"))
+            .unwrap_or_else(|| "(cargo gave no error message)".into());
+        let what = if side == "starter" {
+            "the starter must compile, so that rust-analyzer works on it"
+        } else {
+            "the solution must compile"
+        };
         breaches.push(format!("{}: does not compile; {what}:\n{}", folder.display(), indent(&errors)));
         return None;
     };
     match cargo::run_tests(binary, &root.join(folder), TEST_BINARY_LIMIT) {
         Ok(run) if run.timed_out => {
-            breaches.push(format!("{}: the {side}'s tests ran longer than {TEST_BINARY_LIMIT:?} and were stopped", folder.display()));
+            breaches.push(format!(
+                "{}: the {side}'s tests ran longer than {TEST_BINARY_LIMIT:?} and were stopped",
+                folder.display()
+            ));
             None
         }
         Ok(run) => Some(run),
@@ -164,18 +182,28 @@ fn check_solution(manifest: &Manifest, chapter: &Chapter, run: &cargo::TestRun, 
             Some(Outcome::Ignored) if !test.needs.is_empty() => report.skipped.push(Skipped {
                 test: test.name.clone(),
                 needs: test.needs.clone(),
-                install: test.needs.iter().filter_map(|name| manifest.program(name)).map(|program| program.install.clone()).collect(),
+                install: test
+                    .needs
+                    .iter()
+                    .filter_map(|name| manifest.program(name))
+                    .map(|program| program.install.clone())
+                    .collect(),
             }),
-            Some(Outcome::Ignored) => {
-                report.breaches.push(format!("{}: graded test `{}` is ignored; a graded test must run", chapter.test_file().display(), test.name))
-            }
+            Some(Outcome::Ignored) => report.breaches.push(format!(
+                "{}: graded test `{}` is ignored; a graded test must run",
+                chapter.test_file().display(),
+                test.name
+            )),
             None => report.breaches.push(never_ran(chapter, &test.name, "solution")),
         }
     }
     // The manifest must list every test the file has: an unlisted test is either worth points nobody gets,
     // or a check nobody is told about.
     for name in outcomes.keys().filter(|name| !chapter.tests.iter().any(|test| test.name == **name)) {
-        report.breaches.push(format!("{}: test `{name}` is not in course.toml; give it points or remove it", chapter.test_file().display()));
+        report.breaches.push(format!(
+            "{}: test `{name}` is not in course.toml; give it points or remove it",
+            chapter.test_file().display()
+        ));
     }
 }
 
@@ -201,7 +229,7 @@ fn indent(text: &str) -> String {
 
 /// The table a person reads first, then every breach.
 pub fn print(report: &Report) {
-    println!("{:<26} {:>7} {:>14} {:>16}  {}", "chapter", "points", "starter fails", "solution passes", "breaches");
+    println!("{:<26} {:>7} {:>14} {:>16}  breaches", "chapter", "points", "starter fails", "solution passes");
     for chapter in &report.chapters {
         let name = format!("{:02} {}", chapter.number, chapter.slug);
         let starter = format!("{}/{}", chapter.failing_on_starter, chapter.graded_tests);
@@ -225,7 +253,8 @@ pub fn print(report: &Report) {
             );
         }
     }
-    let breaches: Vec<&String> = report.kit.iter().chain(report.chapters.iter().flat_map(|chapter| &chapter.breaches)).collect();
+    let breaches: Vec<&String> =
+        report.kit.iter().chain(report.chapters.iter().flat_map(|chapter| &chapter.breaches)).collect();
     if breaches.is_empty() {
         let tests: usize = report.chapters.iter().map(|chapter| chapter.graded_tests).sum();
         println!("verify: every invariant holds ({} chapters, {tests} graded tests)", report.chapters.len());

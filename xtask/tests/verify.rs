@@ -91,7 +91,11 @@ fn a_starter_that_already_passes_is_named() {
 fn one_test_passing_on_the_starter_is_enough_to_fail() {
     let kit = Kit::new();
     // Right for small numbers only: one graded test passes before the student has done the work.
-    kit.edit(STARTER, "let _ = (a, b);\n    todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "if a > 0 { a + b } else { 0 }");
+    kit.edit(
+        STARTER,
+        "let _ = (a, b);\n    todo!(\"chapter 1, section \\\"Adding numbers\\\"\")",
+        "if a > 0 { a + b } else { 0 }",
+    );
     let (code, output) = kit.verify();
     assert_eq!(code, 1, "{output}");
     assert!(output.contains("`adds_small_numbers` passes on the untouched starter"), "{output}");
@@ -158,7 +162,10 @@ fn a_section_missing_from_the_page_is_named() {
 #[test]
 fn a_folder_no_chapter_owns_is_named() {
     let kit = Kit::new();
-    kit.write("exercises/02-stray/Cargo.toml", "[package]\nname = \"ex02-stray\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+    kit.write(
+        "exercises/02-stray/Cargo.toml",
+        "[package]\nname = \"ex02-stray\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
     kit.write("exercises/02-stray/src/lib.rs", "");
     kit.assert_breach("exercises/02-stray: no chapter in course.toml owns this folder");
 }

@@ -38,7 +38,11 @@ async fn chat_page_is_served_as_html() {
         content_type, "text/html; charset=utf-8",
         "the chat page must be labelled as HTML in UTF-8, or the browser shows its source instead of rendering it.\nRead: {CONTENT_TYPES}"
     );
-    assert_eq!(response.body, chapter::CHAT_PAGE, "GET / should answer with the chat page from static/index.html, unchanged.\nRead: {ROUTES}");
+    assert_eq!(
+        response.body,
+        chapter::CHAT_PAGE,
+        "GET / should answer with the chat page from static/index.html, unchanged.\nRead: {ROUTES}"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +57,10 @@ async fn chat_page_has_a_form_and_a_message_list() {
 async fn unknown_path_is_not_found() {
     let server = TestServer::start(chapter::app()).await;
     let response = http::get(server.address(), "/no-such-page", STATUS_CODES).await;
-    assert_eq!(response.status, 404, "a path the server does not serve should answer 404 Not Found.\nRead: {STATUS_CODES}");
+    assert_eq!(
+        response.status, 404,
+        "a path the server does not serve should answer 404 Not Found.\nRead: {STATUS_CODES}"
+    );
 }
 
 #[tokio::test]
@@ -70,12 +77,15 @@ async fn wrong_method_is_refused() {
 async fn fifty_clients_at_once_are_all_answered() {
     const CLIENTS: usize = 50;
     let server = TestServer::start(chapter::app()).await;
-    // Fifty clients, each on its own TCP connection, all sending before any has been answered.
+    // Fifty clients, each on its own TCP connection, all in flight at the same time.
     let requests = (0..CLIENTS).map(|_| http::get(server.address(), "/health", MANY_CLIENTS));
     let responses = testkit::join_all(requests).await;
 
     let answered = responses.iter().filter(|response| response.status == 200 && response.body == "ok").count();
-    assert_eq!(answered, CLIENTS, "all {CLIENTS} clients should get 200 \"ok\", but {answered} did.\nRead: {MANY_CLIENTS}");
+    assert_eq!(
+        answered, CLIENTS,
+        "all {CLIENTS} clients should get 200 \"ok\", but {answered} did.\nRead: {MANY_CLIENTS}"
+    );
     // One server address and port for everyone; each client came from a port of its own.
     let client_ports: HashSet<u16> = responses.iter().map(|response| response.client_address.port()).collect();
     assert_eq!(
@@ -84,4 +94,3 @@ async fn fifty_clients_at_once_are_all_answered() {
         "each client connects from its own port, so the server can tell them apart.\nRead: {MANY_CLIENTS}"
     );
 }
-

@@ -57,7 +57,11 @@ async fn server_speaks_first() {
     let (_server, mut client) = connect(SERVER_FIRST).await;
     // The client sends nothing at all: a WebSocket server may talk whenever it likes.
     let first = client.expect_text("a greeting the server sends without being asked").await;
-    assert_eq!(first, chapter::GREETING, "the server's first message should be GREETING, sent unprompted.\nRead: {SERVER_FIRST}");
+    assert_eq!(
+        first,
+        chapter::GREETING,
+        "the server's first message should be GREETING, sent unprompted.\nRead: {SERVER_FIRST}"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +69,10 @@ async fn server_keeps_pushing_to_a_quiet_client() {
     let (_server, mut client) = connect_and_greet(SERVER_FIRST).await;
     for expected in ["tick 1", "tick 2", "tick 3"] {
         let pushed = client.expect_text(&format!("\"{expected}\", pushed while the client stays silent")).await;
-        assert_eq!(pushed, expected, "ticks come in order, numbered from 1, without the client asking.\nRead: {SERVER_FIRST}");
+        assert_eq!(
+            pushed, expected,
+            "ticks come in order, numbered from 1, without the client asking.\nRead: {SERVER_FIRST}"
+        );
     }
 }
 
@@ -84,7 +91,11 @@ async fn binary_is_echoed_as_binary() {
     let bytes = vec![0u8, 159, 146, 150, 255];
     client.send(Message::binary(bytes.clone())).await;
     let echo = next_non_tick(&mut client, "the echo of a binary message").await;
-    assert_eq!(echo, Message::binary(bytes), "a binary message comes back unchanged, as binary, not as text.\nRead: {ECHO}");
+    assert_eq!(
+        echo,
+        Message::binary(bytes),
+        "a binary message comes back unchanged, as binary, not as text.\nRead: {ECHO}"
+    );
 }
 
 #[tokio::test]
@@ -99,8 +110,13 @@ async fn both_sides_send_at_once() {
     while echoed < ROUNDS || last_tick <= ROUNDS as u64 {
         let text = client.expect_text("ticks and echoes, interleaved").await;
         if let Some(number) = text.strip_prefix("tick ") {
-            let number: u64 = number.parse().unwrap_or_else(|_| panic!("a tick is \"tick N\", not {text:?}.\nRead: {DUPLEX}"));
-            assert_eq!(number, last_tick + 1, "ticks must keep coming, in order, while the client sends.\nRead: {DUPLEX}");
+            let number: u64 =
+                number.parse().unwrap_or_else(|_| panic!("a tick is \"tick N\", not {text:?}.\nRead: {DUPLEX}"));
+            assert_eq!(
+                number,
+                last_tick + 1,
+                "ticks must keep coming, in order, while the client sends.\nRead: {DUPLEX}"
+            );
             last_tick = number;
             if sent < ROUNDS {
                 sent += 1;
@@ -108,7 +124,11 @@ async fn both_sides_send_at_once() {
             }
         } else {
             echoed += 1;
-            assert_eq!(text, format!("message {echoed}"), "echoes come back in the order they were sent.\nRead: {DUPLEX}");
+            assert_eq!(
+                text,
+                format!("message {echoed}"),
+                "echoes come back in the order they were sent.\nRead: {DUPLEX}"
+            );
         }
     }
 }
@@ -123,7 +143,9 @@ async fn closing_handshake_completes() {
         match client.receive("the server's answer to our close frame").await {
             Received::Message(Message::Text(text)) if text.starts_with("tick ") => continue,
             Received::Closed(_) => break,
-            other => panic!("after the client's close frame the server should close too, but got {other:?}.\nRead: {CLOSING}"),
+            other => panic!(
+                "after the client's close frame the server should close too, but got {other:?}.\nRead: {CLOSING}"
+            ),
         }
     }
 }

@@ -64,6 +64,12 @@ impl Hub {
         todo!("chapter 3, section \"One channel, many subscribers\": create the channel")
     }
 }
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub::new()
+    }
+}
 // ANCHOR_END: hub
 
 /// The routes of chapter 1, and the chat at `/ws`, all sharing one `Hub`.
@@ -77,7 +83,11 @@ pub fn app() -> Router {
 
 // ANCHOR: connection
 /// Accepts the WebSocket; `ConnectInfo` says which address and port this client connects from.
-async fn upgrade(ws: WebSocketUpgrade, ConnectInfo(client): ConnectInfo<SocketAddr>, State(hub): State<Hub>) -> Response {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(hub): State<Hub>,
+) -> Response {
     // TODO: limit the message size to MAX_MESSAGE_BYTES, and hand the socket, `client` and `hub` to `chat`.
     let _ = (ws, client, hub);
     todo!("chapter 3, section \"Telling clients apart\": accept the upgrade")

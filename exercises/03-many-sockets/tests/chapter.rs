@@ -137,12 +137,17 @@ async fn a_slow_client_never_stalls_the_others() {
             Received::Message(message) => {
                 let text = message.to_text().unwrap_or_default();
                 if text.starts_with("you missed ") {
-                    assert!(text.ends_with(" messages"), "the notice reads \"you missed N messages\", not {text:?}.\nRead: {SLOW}");
+                    assert!(
+                        text.ends_with(" messages"),
+                        "the notice reads \"you missed N messages\", not {text:?}.\nRead: {SLOW}"
+                    );
                     return;
                 }
             }
             Received::Closed(_) | Received::Broken(_) => return,
         }
     }
-    panic!("the slow client received all {LINES} lines and no notice: its backlog should have overflowed the channel.\nRead: {SLOW}");
+    panic!(
+        "the slow client received all {LINES} lines and no notice: its backlog should have overflowed the channel.\nRead: {SLOW}"
+    );
 }

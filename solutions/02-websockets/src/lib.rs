@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{Html, Response};
 use axum::routing::get;
-use tokio::time::{MissedTickBehavior, interval_at, Instant};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 pub const CHAT_PAGE: &str = include_str!("../../../exercises/02-websockets/static/index.html");
 pub const GREETING: &str = "welcome";

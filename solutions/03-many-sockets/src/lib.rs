@@ -58,7 +58,11 @@ pub fn app() -> Router {
         .with_state(Hub::new())
 }
 
-async fn upgrade(ws: WebSocketUpgrade, ConnectInfo(client): ConnectInfo<SocketAddr>, State(hub): State<Hub>) -> Response {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    State(hub): State<Hub>,
+) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| chat(socket, client, hub))
 }
 

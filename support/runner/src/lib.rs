@@ -44,7 +44,10 @@ pub async fn run(app: Router) -> ExitCode {
 async fn serve(app: Router, port: u16) -> std::io::Result<()> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = TcpListener::bind(address).await.map_err(|error| {
-        std::io::Error::new(error.kind(), format!("cannot listen on {address}: {error} (is another server using that port? try --port 0)"))
+        std::io::Error::new(
+            error.kind(),
+            format!("cannot listen on {address}: {error} (is another server using that port? try --port 0)"),
+        )
     })?;
     let address = listener.local_addr()?;
     println!("listening on http://{address}/  (Ctrl-C to stop)");

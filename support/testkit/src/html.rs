@@ -6,7 +6,8 @@
 //! well-formed pages; it is not a general HTML parser.
 
 /// Elements that never have a closing tag.
-const VOID: &[&str] = &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
+const VOID: &[&str] =
+    &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
 
 /// Attributes shown in the outline; others (classes, styles) are presentation.
 const KEPT_ATTRIBUTES: &[&str] = &["id", "name", "type", "src", "href", "charset", "autocomplete", "action", "lang"];

@@ -69,7 +69,10 @@ fn parse(raw: &[u8], client_address: SocketAddr) -> std::io::Result<Response> {
     if raw.is_empty() {
         return Err(invalid("the connection closed before any byte of an answer arrived"));
     }
-    let head_end = raw.windows(4).position(|window| window == b"\r\n\r\n").ok_or_else(|| invalid("the answer has no blank line after its headers"))?;
+    let head_end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| invalid("the answer has no blank line after its headers"))?;
     let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| invalid("the answer's headers are not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -83,7 +86,9 @@ fn parse(raw: &[u8], client_address: SocketAddr) -> std::io::Result<Response> {
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
         .collect();
     let mut body = &raw[head_end + 4..];
-    if let Some(length) = headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, value)| value.parse::<usize>().ok()) {
+    if let Some(length) =
+        headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, value)| value.parse::<usize>().ok())
+    {
         body = &body[..length.min(body.len())];
     }
     if headers.iter().any(|(name, value)| name == "transfer-encoding" && value.contains("chunked")) {

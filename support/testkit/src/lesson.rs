@@ -41,7 +41,12 @@ impl fmt::Display for Section {
 
 /// Awaits `future` for at most `limit`; on a timeout, fails the test saying what was awaited and where to read.
 #[track_caller]
-pub fn within<F: Future>(limit: Duration, what: &str, section: Section, future: F) -> impl Future<Output = F::Output> + use<F> {
+pub fn within<F: Future>(
+    limit: Duration,
+    what: &str,
+    section: Section,
+    future: F,
+) -> impl Future<Output = F::Output> + use<F> {
     let caller = std::panic::Location::caller();
     let what = what.to_owned();
     async move {

@@ -16,7 +16,7 @@ mod lesson;
 mod server;
 pub mod ws;
 
-pub use lesson::{Chapter, Section, within, WAIT};
+pub use lesson::{Chapter, Section, WAIT, within};
 pub use server::TestServer;
 
 /// Runs futures concurrently and returns their outputs in order: "many clients at once" in one line.

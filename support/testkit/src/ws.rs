@@ -53,7 +53,8 @@ async fn open(server: SocketAddr, path: &str, section: Section, receive_buffer: 
         }
         let tcp = socket.connect(server).await?;
         let local_address = tcp.local_addr()?;
-        let (stream, _response) = tokio_tungstenite::client_async(url.as_str(), tcp).await.map_err(std::io::Error::other)?;
+        let (stream, _response) =
+            tokio_tungstenite::client_async(url.as_str(), tcp).await.map_err(std::io::Error::other)?;
         Ok::<_, std::io::Error>((stream, local_address))
     };
     match within(WAIT, &format!("the WebSocket handshake with {url}"), section, handshake).await {

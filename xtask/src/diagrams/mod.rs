@@ -79,11 +79,7 @@ pub fn run_preprocessor(args: &[String]) -> anyhow::Result<ExitCode> {
             stdout.flush().context("writing the book to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
-        ["supports", renderer] => Ok(if supports(renderer) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }),
+        ["supports", renderer] => Ok(if supports(renderer) { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         other => {
             bail!("usage: xtask mdbook-preprocessor [supports <renderer>]; got arguments {other:?}")
         }
@@ -102,16 +98,12 @@ pub fn render_markdown(markdown: &str) -> anyhow::Result<String> {
 
 /// Reads `[context, book]`, writes the book with its diagrams drawn.
 fn preprocess(input: impl Read, mut output: impl Write) -> anyhow::Result<()> {
-    let input: Value =
-        serde_json::from_reader(input).context("mdBook's input on stdin is not JSON")?;
+    let input: Value = serde_json::from_reader(input).context("mdBook's input on stdin is not JSON")?;
     let Value::Array(pair) = input else {
         bail!("expected [context, book] from mdBook on stdin, got something else");
     };
     let [_context, mut book]: [Value; 2] = pair.try_into().map_err(|pair: Vec<Value>| {
-        anyhow!(
-            "expected [context, book] from mdBook on stdin, got an array of {} items",
-            pair.len()
-        )
+        anyhow!("expected [context, book] from mdBook on stdin, got an array of {} items", pair.len())
     })?;
     rewrite_book(&mut book)?;
     serde_json::to_writer(&mut output, &book).context("writing the book to stdout")?;
@@ -120,11 +112,7 @@ fn preprocess(input: impl Read, mut output: impl Write) -> anyhow::Result<()> {
 
 fn rewrite_book(book: &mut Value) -> anyhow::Result<()> {
     // mdBook 0.5 calls the list `items`; 0.4 called it `sections`.
-    let key = if book.get("items").is_some() {
-        "items"
-    } else {
-        "sections"
-    };
+    let key = if book.get("items").is_some() { "items" } else { "sections" };
     let Some(items) = book.get_mut(key).and_then(Value::as_array_mut) else {
         bail!("the book from mdBook has neither an \"items\" nor a \"sections\" list");
     };
@@ -158,10 +146,7 @@ fn rewrite_chapter(chapter: &mut Value) -> anyhow::Result<()> {
             Ok(())
         }
         Err(error) => {
-            let name = chapter
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("(unnamed)");
+            let name = chapter.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
             let file = ["source_path", "path"]
                 .iter()
                 .find_map(|key| chapter.get(*key).and_then(Value::as_str))
@@ -184,16 +169,8 @@ struct DiagramError {
 impl fmt::Display for DiagramError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.diagram_line {
-            Some(line) => write!(
-                f,
-                "sequence diagram line {line} (line {} of the page): ",
-                self.page_line
-            )?,
-            None => write!(
-                f,
-                "sequence diagram at line {} of the page: ",
-                self.page_line
-            )?,
+            Some(line) => write!(f, "sequence diagram line {line} (line {} of the page): ", self.page_line)?,
+            None => write!(f, "sequence diagram at line {} of the page: ", self.page_line)?,
         }
         f.write_str(&self.message)
     }
@@ -223,12 +200,7 @@ impl<'a> Fence<'a> {
         if length < 3 || (marker == '`' && info.contains('`')) {
             return None;
         }
-        Some(Fence {
-            marker,
-            length,
-            indent,
-            info,
-        })
+        Some(Fence { marker, length, indent, info })
     }
 
     fn is_closed_by(&self, line: &str) -> bool {
@@ -240,10 +212,7 @@ impl<'a> Fence<'a> {
 
     /// The language is the info string's first word; mdBook also splits it at commas (`rust,ignore`).
     fn is_sequence(&self) -> bool {
-        self.info
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .next()
-            == Some("sequence")
+        self.info.split(|c: char| c.is_whitespace() || c == ',').next() == Some("sequence")
     }
 }
 
@@ -320,8 +289,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const DIAGRAM: &str =
-        "```sequence\nBrowser -> Server: GET /\nServer --> Browser: 200 OK\n```\n";
+    const DIAGRAM: &str = "```sequence\nBrowser -> Server: GET /\nServer --> Browser: 200 OK\n```\n";
 
     fn marker_ids(html: &str) -> Vec<&str> {
         html.match_indices("<marker id=\"")
@@ -375,8 +343,7 @@ mod tests {
             assert!(html.contains("<figure"), "{page:?} gave {html:?}");
         }
         // Inside a list item the figure keeps the item's indentation.
-        let html = render_markdown("1. Step:\n\n   ```sequence\n   A -> B: hi\n   ```\n")
-            .expect("renders");
+        let html = render_markdown("1. Step:\n\n   ```sequence\n   A -> B: hi\n   ```\n").expect("renders");
         assert!(html.contains("\n\n   <figure"), "{html:?}");
     }
 
@@ -394,16 +361,12 @@ mod tests {
             assert!(html.contains(&format!("url(#{id})")), "{id} is used");
         }
         // And rendering is deterministic, so rebuilding the book changes nothing.
-        assert_eq!(
-            render_markdown(DIAGRAM).expect("renders"),
-            render_markdown(DIAGRAM).expect("renders")
-        );
+        assert_eq!(render_markdown(DIAGRAM).expect("renders"), render_markdown(DIAGRAM).expect("renders"));
     }
 
     #[test]
     fn script_in_a_label_is_escaped() {
-        let html = render_markdown("```sequence\nA -> B: <script>alert(1)</script>\n```\n")
-            .expect("renders");
+        let html = render_markdown("```sequence\nA -> B: <script>alert(1)</script>\n```\n").expect("renders");
         assert!(!html.contains("<script"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     }
@@ -413,20 +376,13 @@ mod tests {
         let page = "# WebSockets\n\n```sequence\nA -> B: hi\n\nBrowser to Server\n```\n";
         let error = render_markdown(page).expect_err("bad diagram").to_string();
         assert!(
-            error.starts_with(
-                r#"sequence diagram line 3 (line 6 of the page): expected "A -> B: message""#
-            ),
+            error.starts_with(r#"sequence diagram line 3 (line 6 of the page): expected "A -> B: message""#),
             "{error}"
         );
         assert!(error.ends_with(r#"got "Browser to Server""#), "{error}");
 
-        let error = render_markdown("text\n```sequence\nA -> B\n")
-            .expect_err("unclosed")
-            .to_string();
-        assert_eq!(
-            error,
-            "sequence diagram at line 2 of the page: no closing ``` before the end of the page"
-        );
+        let error = render_markdown("text\n```sequence\nA -> B\n").expect_err("unclosed").to_string();
+        assert_eq!(error, "sequence diagram at line 2 of the page: no closing ``` before the end of the page");
     }
 
     fn chapter(name: &str, content: &str, sub_items: Vec<Value>) -> Value {
@@ -469,22 +425,15 @@ mod tests {
     fn the_json_walk_accepts_mdbook_0_4_sections() {
         let book = json!({"sections": [chapter("old", DIAGRAM, vec![])], "__non_exhaustive": null});
         let output = run(&json!([{}, book])).expect("preprocesses");
-        assert!(
-            output["sections"][0]["Chapter"]["content"]
-                .as_str()
-                .is_some_and(|c| c.contains("<figure"))
-        );
+        assert!(output["sections"][0]["Chapter"]["content"].as_str().is_some_and(|c| c.contains("<figure")));
         assert_eq!(output["__non_exhaustive"], Value::Null);
     }
 
     #[test]
     fn a_bad_diagram_fails_naming_the_chapter() {
         let bad = "```sequence\nA -> B: fine\nnote: nobody\n```\n";
-        let book =
-            json!({"items": [chapter("intro", "", vec![chapter("WebSockets", bad, vec![])])]});
-        let error = run(&json!([{}, book]))
-            .expect_err("bad diagram")
-            .to_string();
+        let book = json!({"items": [chapter("intro", "", vec![chapter("WebSockets", bad, vec![])])]});
+        let error = run(&json!([{}, book])).expect_err("bad diagram").to_string();
         assert!(
             error.starts_with(r#"chapter "WebSockets" (WebSockets.md): sequence diagram line 2 (line 3 of the page): expected "note A: text""#),
             "{error}"
@@ -495,23 +444,18 @@ mod tests {
     fn malformed_input_is_an_error_not_a_panic() {
         for input in ["", "{}", "[1]", "[{}, {}]", "[{}, {\"items\": 3}]"] {
             let mut output = Vec::new();
-            assert!(
-                preprocess(input.as_bytes(), &mut output).is_err(),
-                "{input:?}"
-            );
+            assert!(preprocess(input.as_bytes(), &mut output).is_err(), "{input:?}");
         }
     }
 
     #[test]
     fn supports_only_html() {
         let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let supports =
-            |renderer: &str| run_preprocessor(&args(&["supports", renderer])).expect("answers");
+        let supports = |renderer: &str| run_preprocessor(&args(&["supports", renderer])).expect("answers");
         assert_eq!(supports("html"), ExitCode::SUCCESS);
         assert_eq!(supports("latex"), ExitCode::FAILURE);
         assert_eq!(supports("markdown"), ExitCode::FAILURE);
-        let named =
-            run_preprocessor(&args(&["mdbook-preprocessor", "supports", "html"])).expect("answers");
+        let named = run_preprocessor(&args(&["mdbook-preprocessor", "supports", "html"])).expect("answers");
         assert_eq!(named, ExitCode::SUCCESS);
         assert!(run_preprocessor(&args(&["supports"])).is_err());
         assert!(run_preprocessor(&args(&["bogus", "html"])).is_err());

@@ -38,15 +38,14 @@ pub(super) struct SyntaxError {
     pub(super) message: String,
 }
 
-const EXPECTED: &str = r#"expected "A -> B: message", "A --> B: reply", "note A: text", "== label ==" or "title: caption""#;
+const EXPECTED: &str =
+    r#"expected "A -> B: message", "A --> B: reply", "note A: text", "== label ==" or "title: caption""#;
 
 pub(super) fn parse(source: &str) -> Result<Diagram, SyntaxError> {
     let mut parser = Parser::default();
     for (index, raw) in source.lines().enumerate() {
         let line = index + 1;
-        parser
-            .line(raw.trim())
-            .map_err(|message| SyntaxError { line, message })?;
+        parser.line(raw.trim()).map_err(|message| SyntaxError { line, message })?;
     }
     if parser.steps.is_empty() {
         return Err(SyntaxError {
@@ -54,11 +53,7 @@ pub(super) fn parse(source: &str) -> Result<Diagram, SyntaxError> {
             message: "the diagram is empty: it needs at least one message, note or divider".into(),
         });
     }
-    Ok(Diagram {
-        title: parser.title,
-        participants: parser.participants,
-        steps: parser.steps,
-    })
+    Ok(Diagram { title: parser.title, participants: parser.participants, steps: parser.steps })
 }
 
 #[derive(Default)]
@@ -86,9 +81,7 @@ impl Parser {
             return self.declare(list);
         }
         if let Some(label) = divider(line) {
-            self.steps.push(Step::Divider {
-                label: label.to_string(),
-            });
+            self.steps.push(Step::Divider { label: label.to_string() });
             return Ok(());
         }
         // Only the part before the first colon can hold an arrow, so a label may contain "->".
@@ -97,10 +90,7 @@ impl Parser {
             return self.message(line);
         }
         // "note:" with no name is a note missing its participant, better reported as such.
-        if let Some(rest) = line
-            .strip_prefix("note")
-            .filter(|rest| rest.starts_with([' ', ':']))
-        {
+        if let Some(rest) = line.strip_prefix("note").filter(|rest| rest.starts_with([' ', ':'])) {
             return self.note(line, rest);
         }
         Err(format!("{EXPECTED}, got {line:?}"))
@@ -108,9 +98,7 @@ impl Parser {
 
     fn declare(&mut self, list: &str) -> Result<(), String> {
         if self.fixed || !self.participants.is_empty() {
-            return Err(
-                "\"participants:\" must come once, before the first message or note".into(),
-            );
+            return Err("\"participants:\" must come once, before the first message or note".into());
         }
         for name in list.split(',') {
             let name = normalise(name);
@@ -137,21 +125,12 @@ impl Parser {
         } else {
             return Err(format!("{EXPECTED}, got {line:?}"));
         };
-        if from.trim().is_empty()
-            || to.trim().is_empty()
-            || from.contains("->")
-            || to.contains("->")
-        {
+        if from.trim().is_empty() || to.trim().is_empty() || from.contains("->") || to.contains("->") {
             return Err(format!(r#"expected "A -> B: message", got {line:?}"#));
         }
         let from = self.participant(from)?;
         let to = self.participant(to)?;
-        self.steps.push(Step::Message {
-            from,
-            to,
-            label: label.trim().to_string(),
-            dashed,
-        });
+        self.steps.push(Step::Message { from, to, label: label.trim().to_string(), dashed });
         Ok(())
     }
 
@@ -173,11 +152,7 @@ impl Parser {
             }
             _ => return Err(expected),
         };
-        self.steps.push(Step::Note {
-            first,
-            last,
-            text: text.trim().to_string(),
-        });
+        self.steps.push(Step::Note { first, last, text: text.trim().to_string() });
         Ok(())
     }
 
@@ -214,12 +189,7 @@ mod tests {
     use super::*;
 
     fn message(from: usize, to: usize, label: &str, dashed: bool) -> Step {
-        Step::Message {
-            from,
-            to,
-            label: label.into(),
-            dashed,
-        }
+        Step::Message { from, to, label: label.into(), dashed }
     }
 
     #[test]
@@ -237,29 +207,16 @@ mod tests {
              Client  A -> Server\n",
         )
         .expect("valid diagram");
-        assert_eq!(
-            diagram.title.as_deref(),
-            Some("HTTP: one request, one response")
-        );
+        assert_eq!(diagram.title.as_deref(), Some("HTTP: one request, one response"));
         assert_eq!(diagram.participants, ["Browser", "Server", "Client A"]);
         assert_eq!(
             diagram.steps,
             [
                 message(0, 1, "GET /health", false),
                 message(1, 0, "200 OK \"ok\"", true),
-                Step::Note {
-                    first: 0,
-                    last: 0,
-                    text: "shows the page".into()
-                },
-                Step::Note {
-                    first: 0,
-                    last: 1,
-                    text: "the connection stays open".into()
-                },
-                Step::Divider {
-                    label: "the upgrade".into()
-                },
+                Step::Note { first: 0, last: 0, text: "shows the page".into() },
+                Step::Note { first: 0, last: 1, text: "the connection stays open".into() },
+                Step::Divider { label: "the upgrade".into() },
                 message(0, 0, "renders", false),
                 message(2, 1, "", false),
             ]
@@ -269,10 +226,7 @@ mod tests {
     #[test]
     fn labels_may_contain_colons_and_arrows() {
         let diagram = parse("A -> B: ws://host:80 -> upgrade").expect("valid diagram");
-        assert_eq!(
-            diagram.steps,
-            [message(0, 1, "ws://host:80 -> upgrade", false)]
-        );
+        assert_eq!(diagram.steps, [message(0, 1, "ws://host:80 -> upgrade", false)]);
     }
 
     #[test]
@@ -283,8 +237,7 @@ mod tests {
 
     #[test]
     fn participants_line_fixes_the_order() {
-        let diagram =
-            parse("participants: Server, Browser, Other\nBrowser -> Server: hi").expect("valid");
+        let diagram = parse("participants: Server, Browser, Other\nBrowser -> Server: hi").expect("valid");
         assert_eq!(diagram.participants, ["Server", "Browser", "Other"]);
         assert_eq!(diagram.steps, [message(1, 0, "hi", false)]);
     }
@@ -292,29 +245,17 @@ mod tests {
     #[test]
     fn errors_name_the_diagram_line() {
         let cases = [
-            (
-                "A -> B: hi\n\nBrowser to Server",
-                3,
-                r#"got "Browser to Server""#,
-            ),
+            ("A -> B: hi\n\nBrowser to Server", 3, r#"got "Browser to Server""#),
             ("A -> : hi", 1, r#"expected "A -> B: message""#),
             ("A -> B -> C: hi", 1, r#"expected "A -> B: message""#),
             ("A -> B --> C: hi", 1, r#"expected "A -> B: message""#),
             ("note : hi", 1, r#"expected "note A: text""#),
-            (
-                "note: hi",
-                1,
-                r#"expected "note A: text" or "note A, B: text", got "note: hi""#,
-            ),
+            ("note: hi", 1, r#"expected "note A: text" or "note A, B: text", got "note: hi""#),
             ("notes A: hi", 1, r#"expected "A -> B: message""#),
             ("note A, B, C: hi", 1, r#"expected "note A: text""#),
             ("note A", 1, r#"expected "note A: text""#),
             ("title: a\ntitle: b", 2, "title is given twice"),
-            (
-                "participants: A, B\nA -> C: hi",
-                2,
-                r#"unknown participant "C""#,
-            ),
+            ("participants: A, B\nA -> C: hi", 2, r#"unknown participant "C""#),
             ("A -> B: hi\nparticipants: A, B", 2, "must come once"),
             ("participants: A, A", 1, "listed twice"),
             ("# only a comment", 1, "the diagram is empty"),

@@ -56,10 +56,7 @@ pub(super) fn figure(diagram: &Diagram, id: &str) -> String {
     }
     svg.push_str(&rows);
 
-    let (width, height) = (
-        layout.right - layout.left + 2.0 * MARGIN,
-        bottom + BOX_HEIGHT + MARGIN,
-    );
+    let (width, height) = (layout.right - layout.left + 2.0 * MARGIN, bottom + BOX_HEIGHT + MARGIN);
     let caption = match &diagram.title {
         Some(title) if !title.is_empty() => format!("<figcaption>{}</figcaption>", escape(title)),
         _ => String::new(),
@@ -85,11 +82,8 @@ struct Layout {
 
 impl Layout {
     fn new(diagram: &Diagram) -> Layout {
-        let box_widths: Vec<f64> = diagram
-            .participants
-            .iter()
-            .map(|name| (text_width(name) + 2.0 * PAD).max(MIN_BOX_WIDTH))
-            .collect();
+        let box_widths: Vec<f64> =
+            diagram.participants.iter().map(|name| (text_width(name) + 2.0 * PAD).max(MIN_BOX_WIDTH)).collect();
         let last_column = box_widths.len().saturating_sub(1);
 
         let mut gap = MIN_GAP;
@@ -98,19 +92,11 @@ impl Layout {
         }
         for step in &diagram.steps {
             let needed = match step {
-                Step::Message {
-                    from, to, label, ..
-                } if from == to => {
+                Step::Message { from, to, label, .. } if from == to => {
                     // Only a loop with a lifeline to its right needs room; the last one grows the margin.
-                    if *from < last_column {
-                        LOOP_WIDTH + text_width(label) + 2.0 * PAD
-                    } else {
-                        0.0
-                    }
+                    if *from < last_column { LOOP_WIDTH + text_width(label) + 2.0 * PAD } else { 0.0 }
                 }
-                Step::Message {
-                    from, to, label, ..
-                } => (text_width(label) + 2.0 * PAD) / from.abs_diff(*to) as f64,
+                Step::Message { from, to, label, .. } => (text_width(label) + 2.0 * PAD) / from.abs_diff(*to) as f64,
                 Step::Note { first, last, text } if first == last => text_width(text) + 3.0 * PAD,
                 Step::Note { first, last, text } => {
                     (text_width(text) + 2.0 * PAD - 2.0 * NOTE_OVERHANG) / (last - first) as f64
@@ -120,28 +106,18 @@ impl Layout {
             gap = gap.max(needed);
         }
 
-        let mut layout = Layout {
-            gap,
-            box_widths,
-            left: 0.0,
-            right: 0.0,
-        };
+        let mut layout = Layout { gap, box_widths, left: 0.0, right: 0.0 };
         let (mut left, mut right) = (f64::MAX, f64::MIN);
         let mut include = |from: f64, to: f64| {
             left = left.min(from);
             right = right.max(to);
         };
         for (column, width) in layout.box_widths.iter().enumerate() {
-            include(
-                layout.x(column) - width / 2.0,
-                layout.x(column) + width / 2.0,
-            );
+            include(layout.x(column) - width / 2.0, layout.x(column) + width / 2.0);
         }
         for step in &diagram.steps {
             match step {
-                Step::Message {
-                    from, to, label, ..
-                } if from == to => {
+                Step::Message { from, to, label, .. } if from == to => {
                     let x = layout.x(*from);
                     include(x, x + LOOP_WIDTH + PAD / 2.0 + text_width(label));
                 }
@@ -185,11 +161,7 @@ impl Layout {
     /// It stops at the boxes otherwise: a self-message's label may stick out further right, and the
     /// line need not cross it.
     fn divider(&self, label: &str) -> Divider {
-        let half_label = if label.is_empty() {
-            0.0
-        } else {
-            text_width(label) / 2.0 + PAD
-        };
+        let half_label = if label.is_empty() { 0.0 } else { text_width(label) / 2.0 + PAD };
         let first_box = self.box_widths.first().map_or(0.0, |width| width / 2.0);
         let last_box = self.box_widths.last().map_or(0.0, |width| width / 2.0);
         let last_x = self.x(self.box_widths.len().saturating_sub(1));
@@ -217,17 +189,8 @@ impl Layout {
     /// One row, whose vertical middle is `y`.
     fn step(&self, step: &Step, y: f64, id: &str) -> String {
         match step {
-            Step::Message {
-                from,
-                to,
-                label,
-                dashed,
-            } => {
-                let (marker, dash) = if *dashed {
-                    ("open", r#" stroke-dasharray="6 4""#)
-                } else {
-                    ("solid", "")
-                };
+            Step::Message { from, to, label, dashed } => {
+                let (marker, dash) = if *dashed { ("open", r#" stroke-dasharray="6 4""#) } else { ("solid", "") };
                 let stroke = format!(
                     r#"fill="none" stroke="currentColor" stroke-width="1.5"{dash} marker-end="url(#{id}-{marker})""#
                 );
@@ -256,11 +219,7 @@ impl Layout {
                     )
                 }
             }
-            Step::Note {
-                first,
-                last,
-                text: note,
-            } => {
+            Step::Note { first, last, text: note } => {
                 let (x, width) = self.note(*first, *last, note);
                 let (top, height) = (y - 13.0, 26.0);
                 let rect = |paint: &str| {
@@ -272,12 +231,7 @@ impl Layout {
                         num(height)
                     )
                 };
-                format!(
-                    "{}{}{}",
-                    rect(OPAQUE),
-                    rect(TRANSLUCENT),
-                    text(x + width / 2.0, y + 5.0, "middle", note)
-                )
+                format!("{}{}{}", rect(OPAQUE), rect(TRANSLUCENT), text(x + width / 2.0, y + 5.0, "middle", note))
             }
             Step::Divider { label } => {
                 // The line is drawn in two pieces, leaving a gap for the label rather than painting over it.
@@ -331,12 +285,7 @@ fn description(diagram: &Diagram) -> String {
     }];
     for step in &diagram.steps {
         parts.push(match step {
-            Step::Message {
-                from,
-                to,
-                label,
-                dashed,
-            } => {
+            Step::Message { from, to, label, dashed } => {
                 let verb = if *dashed { "replies to" } else { "to" };
                 format!("{} {verb} {}: {label}", names[*from], names[*to])
             }
@@ -359,11 +308,7 @@ fn text_width(text: &str) -> f64 {
 /// Coordinates with at most one decimal: enough for a screen, and short.
 fn num(value: f64) -> String {
     let rounded = (value * 10.0).round() / 10.0;
-    if rounded == rounded.trunc() {
-        format!("{}", rounded as i64)
-    } else {
-        format!("{rounded:.1}")
-    }
+    if rounded == rounded.trunc() { format!("{}", rounded as i64) } else { format!("{rounded:.1}") }
 }
 
 /// Escapes text for both XML content and attribute values. Control characters are dropped: XML 1.0
@@ -395,8 +340,7 @@ mod tests {
 
     #[test]
     fn figure_is_one_line_with_caption_and_label() {
-        let html =
-            draw("title: HTTP & you\nBrowser -> Server: GET /health\nServer --> Browser: 200 OK");
+        let html = draw("title: HTTP & you\nBrowser -> Server: GET /health\nServer --> Browser: 200 OK");
         assert!(!html.contains('\n'), "Markdown must see one HTML line");
         assert!(html.starts_with(r#"<figure class="sequence-diagram"><svg "#));
         assert!(html.ends_with("</svg><figcaption>HTTP &amp; you</figcaption></figure>"));
@@ -414,8 +358,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped_everywhere() {
-        let html =
-            draw("title: <b>\"x\"</b>\n<script> -> B: <script>alert('x')</script>\nnote B: a & b");
+        let html = draw("title: <b>\"x\"</b>\n<script> -> B: <script>alert('x')</script>\nnote B: a & b");
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
@@ -430,19 +373,15 @@ mod tests {
         let long = Layout::new(&parse(&format!("A -> B: {label}\nB -> C: hi")).expect("valid"));
         assert!(long.gap >= text_width(&label), "gap {} too small", long.gap);
         // Spread over two gaps, the same label needs only half the room.
-        let spread =
-            Layout::new(&parse(&format!("participants: A, B, C\nA -> C: {label}")).expect("valid"));
+        let spread = Layout::new(&parse(&format!("participants: A, B, C\nA -> C: {label}")).expect("valid"));
         assert!(spread.gap < long.gap);
     }
 
     #[test]
     fn the_view_box_fits_everything() {
-        let layout =
-            Layout::new(&parse("A -> A: a long self message on the last column").expect("valid"));
+        let layout = Layout::new(&parse("A -> A: a long self message on the last column").expect("valid"));
         assert!(layout.right >= LOOP_WIDTH + text_width("a long self message on the last column"));
-        let layout = Layout::new(
-            &parse("A -> B: hi\n== a very long divider label that is wide ==").expect("valid"),
-        );
+        let layout = Layout::new(&parse("A -> B: hi\n== a very long divider label that is wide ==").expect("valid"));
         assert!(layout.right - layout.left >= text_width("a very long divider label that is wide"));
     }
 
