@@ -87,7 +87,7 @@ pub fn run(options: &Options) -> Result<Report> {
         };
         bar.set_message(format!("chapter {} starter", chapter.number));
         if let Some(run) = run_side(root, &build, &chapter.exercise, "starter", &mut report.breaches) {
-            check_starter(chapter, &run.outcomes, &mut report);
+            check_starter(chapter, &run, &mut report);
         }
         bar.inc(1);
         bar.set_message(format!("chapter {} solution", chapter.number));
@@ -148,21 +148,37 @@ fn run_side(
     }
 }
 
-fn check_starter(chapter: &Chapter, outcomes: &BTreeMap<String, Outcome>, report: &mut ChapterReport) {
+fn check_starter(chapter: &Chapter, run: &cargo::TestRun, report: &mut ChapterReport) {
     for test in &chapter.tests {
-        match outcomes.get(&test.name) {
-            Some(Outcome::Failed) => report.failing_on_starter += 1,
+        match run.outcomes.get(&test.name) {
+            Some(Outcome::Failed) => {
+                report.failing_on_starter += 1;
+                // Invariant 3: the failure must send the student to the book. The testkit's messages and the
+                // starters' `todo!()`s all name a chapter and a section.
+                let message = cargo::failure_of(&run.output, &test.name).unwrap_or_default();
+                let chapter_named = format!("chapter {}", chapter.number);
+                if !(message.contains(&chapter_named) && message.contains("section \"")) {
+                    report.breaches.push(format!(
+                        "{}: graded test `{}` fails on the starter without naming the book section that explains it \
+                         (expected \"{chapter_named}\" and \"section \\\"...\\\"\" in the message); it said:\n{}",
+                        chapter.exercise.display(),
+                        test.name,
+                        indent(if message.is_empty() { "(nothing)" } else { message })
+                    ));
+                }
+            }
             Some(Outcome::Passed) => report.breaches.push(format!(
                 "{}: graded test `{}` passes on the untouched starter; a student would score it without writing anything",
                 chapter.exercise.display(),
                 test.name
             )),
-            // A test needing a missing program is skipped on the starter just as on the solution; it is
-            // reported once, with the solution.
-            Some(Outcome::Ignored) if !test.needs.is_empty() => report.failing_on_starter += 1,
-            Some(Outcome::Ignored) => {
-                report.breaches.push(format!("{}: graded test `{}` is ignored; a graded test must run", chapter.test_file().display(), test.name))
-            }
+            // A test that needs a missing program is skipped on both sides; the solution's report names it.
+            Some(Outcome::Ignored) if !test.needs.is_empty() => {}
+            Some(Outcome::Ignored) => report.breaches.push(format!(
+                "{}: graded test `{}` is ignored; a graded test must run",
+                chapter.test_file().display(),
+                test.name
+            )),
             None => report.breaches.push(never_ran(chapter, &test.name, "starter")),
         }
     }

@@ -103,6 +103,14 @@ fn one_test_passing_on_the_starter_is_enough_to_fail() {
 }
 
 #[test]
+fn a_starter_failure_that_does_not_point_to_the_book_is_named() {
+    let kit = Kit::new();
+    kit.edit(STARTER, "todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "todo!()");
+    kit.edit(TESTS, "\"read {}\", section(\"Adding numbers\")", "\"wrong sum\"");
+    kit.assert_breach("`adds_small_numbers` fails on the starter without naming the book section");
+}
+
+#[test]
 fn a_solution_that_fails_is_named_with_its_message() {
     let kit = Kit::new();
     kit.edit(SOLUTION, "a + b", "a - b");
