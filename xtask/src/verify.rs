@@ -6,7 +6,6 @@
 //! manifest names must be seen to run. Then it builds the book. It prints one row per chapter and every
 //! breach by name, and exits non-zero if there is any.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
