@@ -1,14 +1,19 @@
-//! Runs an exercise's server by hand.
+//! What every chapter's server shares and no chapter teaches.
 //!
 //! Every exercise that builds a server has a `main` of one line: `runner::run(app()).await`. This crate does
 //! the part that is the same in all of them: read `--port` from the command line, bind the listener, print
-//! the URL to open, serve until Ctrl-C, then let open connections finish. The tests never use it; they
+//! the URL to open, serve until Ctrl-C, then let open connections finish. The tests never use [`run`]; they
 //! start the same `app()` on a free port through the test support instead.
+//!
+//! From chapter 4 on, the chat page loads the official Socket.IO browser client from our own server, as the
+//! Node.js server of the original tutorial does: [`socket_io_client`] serves it from the npm package.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
 /// The port a server listens on when `--port` is not given.
@@ -63,6 +68,25 @@ async fn ctrl_c() {
     // If the signal handler cannot be installed there is nothing to wait for: serve until killed.
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// Where `npm ci` puts the browser bundle of `socket.io-client`, pinned by the kit's `package-lock.json`.
+const SOCKET_IO_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js");
+
+/// Serves the official Socket.IO browser client at `/socket.io/socket.io.js`.
+///
+/// The file comes from the npm package, installed by `npm ci` at the kit's root and never copied into the
+/// repository. It is read when asked for, so a server started before `npm ci` serves it once it exists.
+pub async fn socket_io_client() -> Response {
+    match tokio::fs::read(SOCKET_IO_CLIENT).await {
+        Ok(script) => ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], script).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the Socket.IO browser client is not installed: run `npm ci` in the kit's folder \
+             (`cargo xtask check` does it too), then reload the page\n",
+        )
+            .into_response(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`TestServer`] serves an axum `Router` on 127.0.0.1, port 0, for the length of a test;
 //! - [`http`] is a deliberately small HTTP/1.1 client, so a test can show exactly what goes over the wire;
 //! - [`ws`] wraps a WebSocket client whose every receive has a timeout;
+//! - `sio` (feature `socketio`) does the same for a Socket.IO client;
 //! - [`html::outline`] reduces a page to its element structure, for snapshots that survive a reworded sentence;
 //! - [`Section`] names the part of the book that explains a behaviour, so a failing test says where to read.
 
@@ -14,6 +15,8 @@ pub mod html;
 pub mod http;
 mod lesson;
 mod server;
+#[cfg(feature = "socketio")]
+pub mod sio;
 pub mod ws;
 
 pub use lesson::{Chapter, Section, WAIT, within};
