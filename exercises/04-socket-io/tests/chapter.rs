@@ -1,0 +1,126 @@
+//! Chapter 4's graded tests: `cargo test -p ex04-socket-io`.
+//!
+//! Each test starts your `app()` on a free port. Some speak Engine.IO by hand over plain HTTP and a raw
+//! WebSocket, to show exactly what goes over the wire; the others use a real Socket.IO client.
+
+// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex04_socket_io as chapter;
+#[cfg(feature = "solution")]
+use sol04_socket_io as chapter;
+
+use serde_json::{Value, json};
+use testkit::sio::{self, Options, TransportType};
+use testkit::{Chapter, Section, TestServer, http, ws};
+
+const CHAPTER: Chapter = Chapter { number: 4, title: "Socket.IO", page: "book/src/04-socket-io.md" };
+const MOUNTING: Section = CHAPTER.section("Mounting Socket.IO on axum");
+const HANDSHAKE: Section = CHAPTER.section("The handshake is plain HTTP");
+const POLLING: Section = CHAPTER.section("Long-polling");
+const UPGRADE: Section = CHAPTER.section("The upgrade to WebSocket");
+const EVENTS: Section = CHAPTER.section("Events over the connection");
+
+/// The Engine.IO handshake: `GET /socket.io/?EIO=4&transport=polling`, answered by an "open" packet.
+async fn handshake(server: &TestServer) -> (http::Response, Value) {
+    let response = http::get(server.address(), "/socket.io/?EIO=4&transport=polling", HANDSHAKE).await;
+    assert_eq!(response.status, 200, "the handshake is an ordinary GET answered 200 OK.\nRead: {HANDSHAKE}");
+    let Some(open) = response.body.strip_prefix('0') else {
+        panic!("the handshake's answer is an \"open\" packet: type 0, then JSON; got {:?}.\nRead: {HANDSHAKE}", response.body);
+    };
+    let open: Value = serde_json::from_str(open)
+        .unwrap_or_else(|error| panic!("the open packet's JSON does not parse ({error}): {open:?}.\nRead: {HANDSHAKE}"));
+    (response, open)
+}
+
+fn session_id(open: &Value) -> String {
+    open["sid"].as_str().unwrap_or_else(|| panic!("the open packet has no \"sid\": {open}.\nRead: {HANDSHAKE}")).to_owned()
+}
+
+#[tokio::test]
+async fn handshake_is_a_plain_http_get() {
+    let server = TestServer::start(chapter::app()).await;
+    let (response, mut open) = handshake(&server).await;
+    assert!(
+        response.header("content-type").is_some_and(|value| value.starts_with("text/plain")),
+        "a polling answer is plain text: Engine.IO packets, one after another.\nRead: {HANDSHAKE}"
+    );
+    // The session id is random; everything else in the open packet is the server's configuration.
+    assert!(!session_id(&open).is_empty());
+    open["sid"] = json!("[session id]");
+    insta::assert_snapshot!("open_packet", serde_json::to_string_pretty(&open).unwrap_or_default());
+}
+
+#[tokio::test]
+async fn polling_only_client_is_welcomed() {
+    let server = TestServer::start(chapter::app()).await;
+    let options = Options { transport: TransportType::Polling, ..Options::default() };
+    let mut client = sio::connect_with(server.address(), options, POLLING).await;
+    let welcome = client.expect_event("welcome", "the welcome event, over long-polling").await;
+    assert_eq!(welcome, json!(chapter::WELCOME), "Read: {EVENTS}");
+}
+
+#[tokio::test]
+async fn polling_only_client_sends_and_receives() {
+    let server = TestServer::start(chapter::app()).await;
+    let options = Options { transport: TransportType::Polling, ..Options::default() };
+    let mut client = sio::connect_with(server.address(), options, POLLING).await;
+    client.expect_event("welcome", "the welcome event").await;
+    client.emit("echo", json!({ "over": "long-polling", "n": 1 })).await;
+    let echo = client.expect_event("echo", "the echo of what the client emitted, over long-polling").await;
+    assert_eq!(echo, json!({ "over": "long-polling", "n": 1 }), "the echo carries the data unchanged.\nRead: {EVENTS}");
+}
+
+#[tokio::test]
+async fn websocket_only_client_sends_and_receives() {
+    let server = TestServer::start(chapter::app()).await;
+    let options = Options { transport: TransportType::Websocket, ..Options::default() };
+    let mut client = sio::connect_with(server.address(), options, UPGRADE).await;
+    client.expect_event("welcome", "the welcome event, over a WebSocket").await;
+    client.emit("echo", json!(["a", 2, null])).await;
+    let echo = client.expect_event("echo", "the echo, over a WebSocket").await;
+    assert_eq!(echo, json!(["a", 2, null]), "the echo carries the data unchanged.\nRead: {EVENTS}");
+}
+
+#[tokio::test]
+async fn client_upgrades_from_polling_to_websocket() {
+    let server = TestServer::start(chapter::app()).await;
+    let (_, open) = handshake(&server).await;
+    assert_eq!(open["upgrades"], json!(["websocket"]), "the open packet offers the WebSocket upgrade.\nRead: {UPGRADE}");
+    let sid = session_id(&open);
+
+    // The same session, now over a WebSocket: probe it, then switch.
+    let path = format!("/socket.io/?EIO=4&transport=websocket&sid={sid}");
+    let mut socket = ws::connect(server.address(), &path, UPGRADE).await;
+    socket.send_text("2probe").await;
+    let probe = socket.expect_text("the answer to the probe, \"3probe\"").await;
+    assert_eq!(probe, "3probe", "the server answers a ping probe with a pong probe.\nRead: {UPGRADE}");
+    socket.send_text("5").await; // "upgrade": from now on this session speaks over the WebSocket only
+
+    // Socket.IO's CONNECT to the namespace "/", now over the upgraded transport.
+    socket.send_text("40").await;
+    let connected = socket.expect_text("the namespace's CONNECT answer, 40{...}").await;
+    assert!(connected.starts_with("40{"), "the server accepts the namespace with 40{{\"sid\":...}}, got {connected:?}.\nRead: {UPGRADE}");
+    let welcome = socket.expect_text("the welcome event as a Socket.IO EVENT packet").await;
+    assert_eq!(welcome, format!("42[\"welcome\",{}]", json!(chapter::WELCOME)), "Read: {EVENTS}");
+}
+
+#[tokio::test]
+async fn page_loads_the_official_client() {
+    let server = TestServer::start(chapter::app()).await;
+    let page = http::get(server.address(), "/", MOUNTING).await;
+    assert_eq!(page.body, chapter::CHAT_PAGE, "GET / still serves the page.\nRead: {MOUNTING}");
+    insta::assert_snapshot!("page_outline", testkit::html::outline(&page.body));
+
+    // The script's route must answer, not the Socket.IO layer (which would call it a bad handshake).
+    let script = http::get(server.address(), "/socket.io/socket.io.js", MOUNTING).await;
+    let served = script.status == 200 && script.header("content-type").is_some_and(|value| value.contains("javascript"));
+    let not_installed = script.status == 503 && script.body.contains("npm ci");
+    assert!(
+        served || not_installed,
+        "GET /socket.io/socket.io.js should be answered by `runner::socket_io_client`, routed after the layer; \
+         got {} {:?}.\nRead: {MOUNTING}",
+        script.status,
+        script.body.chars().take(120).collect::<String>()
+    );
+}
