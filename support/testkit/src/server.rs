@@ -18,6 +18,7 @@ impl TestServer {
     /// Binds 127.0.0.1 port 0 and serves `app` in the background. Port 0 asks the operating system for any
     /// free port, so tests can run in parallel and never collide with a server the student left running.
     pub async fn start(app: Router) -> TestServer {
+        crate::lesson::watch_for_server_panics();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .expect("the test could not bind a port on 127.0.0.1; is the loopback interface up?");

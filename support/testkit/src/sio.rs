@@ -111,7 +111,14 @@ impl SioClient {
         let mut ack_tx = Some(ack_tx);
         let callback = move |payload: Payload, _: Client| {
             if let Some(sender) = ack_tx.take() {
-                let _ = sender.send(first_argument(payload));
+                // rust_socketio hands an acknowledgement's whole argument list over as one JSON array.
+                let arguments = first_argument(payload);
+                let first = match arguments {
+                    Value::Array(mut values) if !values.is_empty() => values.swap_remove(0),
+                    Value::Array(_) => Value::Null,
+                    other => other,
+                };
+                let _ = sender.send(first);
             }
             async {}.boxed()
         };

@@ -1,0 +1,109 @@
+//! Chapter 5's graded tests: `cargo test -p ex05-events`.
+//!
+//! Each test starts your `app()` on a free port and connects a real Socket.IO client, which emits events and
+//! waits for what comes back: acknowledgements and events.
+
+// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex05_events as chapter;
+#[cfg(feature = "solution")]
+use sol05_events as chapter;
+
+use serde_json::{Value, json};
+use testkit::sio::{self, SioClient};
+use testkit::{Chapter, Section, TestServer};
+
+const CHAPTER: Chapter = Chapter { number: 5, title: "Emitting events", page: "book/src/05-events.md" };
+const LISTENING: Section = CHAPTER.section("Listening for an event");
+const TYPED: Section = CHAPTER.section("Typed payloads");
+const ACKS: Section = CHAPTER.section("Acknowledgements");
+const BAD_INPUT: Section = CHAPTER.section("Bad input");
+
+fn ok() -> Value {
+    json!({ "ok": true })
+}
+
+fn refused(reason: &str) -> Value {
+    json!({ "ok": false, "error": reason })
+}
+
+async fn connect(section: Section) -> (TestServer, SioClient) {
+    let server = TestServer::start(chapter::app()).await;
+    let client = sio::connect(server.address(), section).await;
+    (server, client)
+}
+
+/// Sends a chat message that must be accepted, and checks that it comes back as the next event.
+async fn chat(client: &mut SioClient, text: &str, section: Section) {
+    let ack = client.emit_with_ack("chat message", json!({ "text": text })).await;
+    assert_eq!(ack, ok(), "a valid chat message is acknowledged with {{\"ok\": true}}.\nRead: {section}");
+    let back = client.expect_event("chat message", "the chat message, sent back to its sender").await;
+    assert_eq!(back, json!({ "text": text.trim() }), "the sender receives {{\"text\": TEXT}}, trimmed.\nRead: {section}");
+}
+
+#[tokio::test]
+async fn chat_message_is_acknowledged() {
+    let (_server, client) = connect(ACKS).await;
+    let ack = client.emit_with_ack("chat message", json!({ "text": "hello" })).await;
+    assert_eq!(ack, ok(), "a valid chat message is acknowledged with {{\"ok\": true}}.\nRead: {ACKS}");
+}
+
+#[tokio::test]
+async fn chat_message_comes_back_trimmed() {
+    let (_server, mut client) = connect(LISTENING).await;
+    chat(&mut client, "  hello, world  ", LISTENING).await;
+}
+
+#[tokio::test]
+async fn emit_runs_only_the_matching_listener() {
+    let (_server, mut client) = connect(LISTENING).await;
+    let pong = client.emit_with_ack("ping", json!(null)).await;
+    assert_eq!(pong, json!("pong"), "a ping is acknowledged with \"pong\".\nRead: {ACKS}");
+    // Had `ping` run the chat listener too, a `chat message` would arrive before this one.
+    chat(&mut client, "after the ping", LISTENING).await;
+}
+
+#[tokio::test]
+async fn empty_message_gets_an_error_ack() {
+    let (_server, mut client) = connect(TYPED).await;
+    for text in ["", "   ", "\n\t"] {
+        let ack = client.emit_with_ack("chat message", json!({ "text": text })).await;
+        assert_eq!(ack, refused(chapter::EMPTY), "{text:?} is empty once trimmed.\nRead: {TYPED}");
+    }
+    chat(&mut client, "still connected", BAD_INPUT).await;
+}
+
+#[tokio::test]
+async fn oversized_message_gets_an_error_ack_and_the_connection_lives() {
+    let (_server, mut client) = connect(TYPED).await;
+    let too_long = "x".repeat(chapter::MAX_TEXT_CHARS + 1);
+    let ack = client.emit_with_ack("chat message", json!({ "text": too_long })).await;
+    assert_eq!(ack, refused(chapter::TOO_LONG), "501 characters is one too many.\nRead: {TYPED}");
+    // The limit counts characters, not bytes: 500 "é" are 1000 bytes of UTF-8, and allowed.
+    chat(&mut client, &"é".repeat(chapter::MAX_TEXT_CHARS), TYPED).await;
+}
+
+#[tokio::test]
+async fn malformed_payload_gets_an_error_ack_and_the_connection_lives() {
+    let (_server, mut client) = connect(BAD_INPUT).await;
+    for payload in [json!(42), json!("just a string"), json!({ "txt": "typo" }), json!({ "text": 7 })] {
+        let ack = client.emit_with_ack("chat message", payload.clone()).await;
+        assert_eq!(
+            ack,
+            refused(chapter::MALFORMED),
+            "the payload {payload} is not {{\"text\": string}}: it gets an error acknowledgement, not silence.\nRead: {BAD_INPUT}"
+        );
+    }
+    chat(&mut client, "still connected", BAD_INPUT).await;
+}
+
+#[tokio::test]
+async fn unknown_event_harms_nothing() {
+    let (_server, mut client) = connect(LISTENING).await;
+    client.emit("no one listens to this", json!({ "text": "hello?" })).await;
+    let pong = client.emit_with_ack("ping", json!(null)).await;
+    assert_eq!(pong, json!("pong"), "after an unknown event the connection still works.\nRead: {LISTENING}");
+    // Nothing was emitted in answer to the unknown event: the next event is this chat message.
+    chat(&mut client, "anyone?", LISTENING).await;
+}

@@ -1,0 +1,6 @@
+//! `cargo run -p sol05-events -- --port 3000`, then open http://127.0.0.1:3000/ in a browser.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    runner::run(sol05_events::app()).await
+}
