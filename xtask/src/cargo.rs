@@ -34,8 +34,13 @@ pub fn build_tests(root: &Path, packages: &[String]) -> Result<Build> {
     }
     // Cargo's own progress goes to stderr, which the person running us sees; JSON comes on stdout.
     let output = command.stderr(Stdio::inherit()).output().context("could not run cargo")?;
+    Ok(read_build_messages(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Reads cargo's `--message-format=json` output: test executables and compiler errors, per package.
+pub fn read_build_messages(stdout: &str) -> Build {
     let mut build = Build::default();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<Message>(line) else { continue };
         let manifest = canonical(&message.manifest_path);
         match message.reason.as_str() {
@@ -52,7 +57,7 @@ pub fn build_tests(root: &Path, packages: &[String]) -> Result<Build> {
             _ => {}
         }
     }
-    Ok(build)
+    build
 }
 
 #[derive(Deserialize)]

@@ -3,12 +3,14 @@
 //! - `check`   the whole self-check: the solutions' and the tools' tests, then `verify` (which builds the book);
 //! - `verify`  proves the kit's invariants: starters fail, solutions pass, manifest, folders and book agree;
 //! - `book`    builds and serves the book on localhost, installing the pinned mdBook if needed;
+//! - `grade`   grades students' workspaces against the kit's pristine tests;
 //! - `hint`    shows a chapter's hints, one at a time;
 //! - `bench`   measures what a student waits for: the edit-and-test loop, and a cold self-check.
 
 mod bench;
 mod cargo;
 mod diagrams;
+mod grade;
 mod layout;
 mod manifest;
 mod mdbook;
@@ -53,6 +55,8 @@ enum Verb {
         #[arg(long)]
         build_only: bool,
     },
+    /// Grade one student's workspace, or a folder of them: reports for a spreadsheet, Canvas, Gradescope, JUnit.
+    Grade(grade::Options),
     /// Show hint N (default 1) of a chapter: `cargo xtask hint 2`, then `cargo xtask hint 2 2`.
     Hint { chapter: u32, number: Option<usize> },
     /// Time the student's loop: edit a starter, run its tests; median of several runs per exercise.
@@ -94,6 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if report.breaches() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Verb::Book { port, build_only } => book(&root, port, build_only),
+        Verb::Grade(options) => grade::run(&root, &options),
         Verb::Hint { chapter, number } => hint(&root, chapter, number.unwrap_or(1)),
         Verb::Bench(options) => bench::run(&root, &options),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),

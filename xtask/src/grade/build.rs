@@ -1,0 +1,98 @@
+//! Compiling one submission: its scratch workspace, one `cargo build --tests` for all its exercises.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::submission::{self, Overlay};
+use crate::cargo;
+use crate::manifest::{Chapter, Manifest};
+
+/// What every build of a class shares.
+pub struct Settings {
+    kit: PathBuf,
+    manifest: Manifest,
+    work: PathBuf,
+    target_dir: PathBuf,
+    workspace_manifest: String,
+    limit: Duration,
+}
+
+/// One compiled submission.
+pub struct Built {
+    pub scratch: PathBuf,
+    pub overlays: Vec<Overlay>,
+    build: cargo::Build,
+    timed_out: bool,
+}
+
+impl Settings {
+    pub fn new(kit: &Path, manifest: &Manifest, work: &Path, limit: Duration) -> Result<Settings> {
+        // The kit's own target directory: the dependencies a class needs are the ones the kit has compiled.
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
+        Ok(Settings {
+            kit: kit.to_path_buf(),
+            manifest: manifest.clone(),
+            work: work.to_path_buf(),
+            target_dir,
+            workspace_manifest: submission::workspace_manifest(kit, &manifest.chapters)?,
+            limit,
+        })
+    }
+
+    /// Prepares the scratch workspace for one submission and compiles it, carrying on past exercises that fail.
+    pub fn build(&self, student: &str, root: &Path) -> Result<Built> {
+        let scratch = self.work.join(super::file_name(student));
+        let overlays = submission::prepare(&self.kit, &self.manifest, root, &scratch)?;
+        std::fs::write(scratch.join("Cargo.toml"), &self.workspace_manifest)?;
+        std::fs::copy(self.kit.join("Cargo.lock"), scratch.join("Cargo.lock")).context("the kit has no Cargo.lock")?;
+        std::fs::create_dir_all(scratch.join(".cargo"))?;
+        std::fs::copy(self.kit.join(".cargo/config.toml"), scratch.join(".cargo/config.toml"))?;
+
+        let mut child = Command::new(cargo::cargo())
+            .args(["build", "--tests", "--keep-going", "--offline", "--message-format=json-render-diagnostics"])
+            .current_dir(&scratch)
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            // One-off builds gain nothing from incremental caches, which would only fill the disk.
+            .env("CARGO_INCREMENTAL", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("could not run cargo")?;
+        let mut stdout = child.stdout.take();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(stdout) = stdout.as_mut() {
+                let _ = stdout.read_to_string(&mut text);
+            }
+            text
+        });
+        let (_, timed_out) = cargo::wait_at_most(&mut child, self.limit)?;
+        let build = cargo::read_build_messages(&reader.join().unwrap_or_default());
+        Ok(Built { scratch, overlays, build, timed_out })
+    }
+}
+
+impl Built {
+    /// The chapter's test executable, if its exercise compiled.
+    pub fn binary(&self, chapter: &Chapter) -> Option<PathBuf> {
+        let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
+        self.build.binaries.get(&manifest).cloned()
+    }
+
+    /// Why the chapter's exercise did not compile, in the compiler's words, paths relative to the submission.
+    pub fn compiler_output(&self, chapter: &Chapter) -> String {
+        if self.timed_out {
+            return "compiling the submission took longer than the grader allows".into();
+        }
+        let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
+        let errors = self.build.errors.get(&manifest).map(|errors| errors.join("\n")).unwrap_or_else(|| {
+            "the compiler stopped before this exercise (see the other exercises' errors)".into()
+        });
+        super::run::tidy(&errors, &self.scratch)
+    }
+}

@@ -1,0 +1,224 @@
+//! The grader's output formats, each written from the one [`ClassReport`].
+//!
+//! - `grades.csv`: one row per student, one column per chapter, for a spreadsheet;
+//! - `canvas.csv`: Canvas's gradebook import (its identity columns, then a "Points Possible" row);
+//! - `feedback/STUDENT.md`: what each student reads: every test, its points, and why it failed;
+//! - `gradescope/STUDENT/results.json`: Gradescope's autograder results;
+//! - `junit.xml`: JUnit XML, for CI dashboards.
+//!
+//! Every value a student controls (their folder name, their compiler output) is escaped for its format.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::report::{ClassReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
+
+/// One row per student: points per chapter, total, maximum, and why a submission could not be graded.
+pub fn grades_csv(report: &ClassReport) -> String {
+    let mut header = vec!["student".to_owned()];
+    header.extend(report.chapters.iter().map(|chapter| format!("ch{:02}-{}", chapter.number, chapter.slug)));
+    header.extend(["total".into(), "max".into(), "problem".into()]);
+    let mut rows = vec![header];
+    for submission in &report.submissions {
+        let mut row = vec![submission.student.clone()];
+        row.extend(submission.exercises.iter().map(|exercise| exercise.score().to_string()));
+        row.push(submission.score().to_string());
+        row.push(submission.max_score().to_string());
+        row.push(submission.problem.clone().unwrap_or_default());
+        rows.push(row);
+    }
+    csv(&rows)
+}
+
+/// Canvas's gradebook import: `Student, ID, SIS User ID, SIS Login ID, Section`, then one column per chapter
+/// (a new column name creates an assignment), a "Points Possible" row, and one row per student. The grader
+/// knows students only by folder name, so that goes in `Student` and `SIS Login ID`: name the folders by SIS
+/// login for Canvas to match them.
+pub fn canvas_csv(report: &ClassReport) -> String {
+    let mut header: Vec<String> = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"].map(String::from).to_vec();
+    header.extend(report.chapters.iter().map(|chapter| format!("Chapter {}: {}", chapter.number, chapter.title)));
+    let mut possible: Vec<String> = vec!["    Points Possible".into(), String::new(), String::new(), String::new(), String::new()];
+    possible.extend(report.chapters.iter().map(|chapter| chapter.points.to_string()));
+    let mut rows = vec![header, possible];
+    for submission in &report.submissions {
+        let mut row = vec![submission.student.clone(), String::new(), String::new(), submission.student.clone(), String::new()];
+        row.extend(submission.exercises.iter().map(|exercise| exercise.score().to_string()));
+        rows.push(row);
+    }
+    csv(&rows)
+}
+
+/// RFC 4180 CSV with CRLF line ends. A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
+/// first) gets a leading `'`: a folder named `=HYPERLINK(...)` stays text.
+fn csv(rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|cell| csv_cell(cell)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_cell(cell: &str) -> String {
+    let defused = if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    };
+    if defused.contains([',', '"', '\n', '\r']) || defused.starts_with(' ') || defused.ends_with(' ') {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// The Markdown a student reads.
+pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}: feedback for {}\n", report.course, submission.student);
+    let _ = writeln!(out, "**Total: {} / {} points**\n", submission.score(), submission.max_score());
+    if let Some(problem) = &submission.problem {
+        let _ = writeln!(out, "Your submission could not be graded: {problem}.\n");
+    }
+    for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
+        let _ = writeln!(out, "## Chapter {}: {} ({} / {})\n", chapter.number, chapter.title, exercise.score(), exercise.max_score());
+        match exercise.status {
+            ExerciseStatus::Missing => {
+                let _ = writeln!(out, "No folder `exercises/{:02}-{}` in your submission.\n", chapter.number, chapter.slug);
+            }
+            ExerciseStatus::CompileError => {
+                let _ = writeln!(out, "Your code does not compile, so no test could run. The compiler said:\n");
+                let _ = writeln!(out, "{}", fenced(exercise.compiler_output.as_deref().unwrap_or("")));
+            }
+            ExerciseStatus::Graded | ExerciseStatus::NotGraded => {}
+        }
+        if !exercise.overlay.changed_outside_src.is_empty() {
+            let files = exercise.overlay.changed_outside_src.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(out, "Changed outside `src/`, and not used (the kit's own copies were): {files}.\n");
+        }
+        if !exercise.overlay.skipped.is_empty() {
+            let _ = writeln!(out, "Not copied from `src/`: {}.\n", exercise.overlay.skipped.join("; "));
+        }
+        let _ = writeln!(out, "| test | points | result |\n| --- | --- | --- |");
+        for test in &exercise.tests {
+            let _ = writeln!(out, "| `{}` | {} / {} | {} |", test.name, test.points, test.max_points, test.status.label());
+        }
+        out.push('\n');
+        for test in exercise.tests.iter().filter(|test| test.status != TestStatus::Passed && !test.message.is_empty()) {
+            let _ = writeln!(out, "### `{}`: {}\n\n{}", test.name, test.status.label(), fenced(&test.message));
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any run of backticks in `text`.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{}\n{fence}\n", text.trim_end())
+}
+
+/// Gradescope's `results.json` for one submission: one test entry per graded test, numbered `chapter.test`.
+pub fn gradescope(report: &ClassReport, submission: &SubmissionReport) -> String {
+    let mut tests = Vec::new();
+    for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
+        for (index, test) in exercise.tests.iter().enumerate() {
+            let output = gradescope_output(exercise.compiler_output.as_deref(), test);
+            tests.push(json!({
+                "name": format!("Chapter {}: {}", chapter.number, test.name),
+                "number": format!("{}.{}", chapter.number, index + 1),
+                "score": test.points,
+                "max_score": test.max_points,
+                "status": if test.status == TestStatus::Passed { "passed" } else { "failed" },
+                "output": output,
+                "visibility": "visible",
+            }));
+        }
+    }
+    let output = match &submission.problem {
+        Some(problem) => format!("Your submission could not be graded: {problem}."),
+        None => format!("{} / {} points. Each test's output says why it failed.", submission.score(), submission.max_score()),
+    };
+    let results = json!({ "score": submission.score(), "output": output, "visibility": "visible", "tests": tests });
+    serde_json::to_string_pretty(&results).unwrap_or_default() + "\n"
+}
+
+fn gradescope_output(compiler_output: Option<&str>, test: &TestReport) -> String {
+    match (test.status, compiler_output) {
+        (TestStatus::Passed, _) => "passed".into(),
+        (TestStatus::NotBuilt, Some(errors)) => format!("not built: the exercise does not compile.\n{errors}"),
+        (status, _) => format!("{}: {}", status.label(), test.message),
+    }
+}
+
+/// JUnit XML: a `testsuite` per student and chapter, a `testcase` per graded test.
+pub fn junit(report: &ClassReport) -> String {
+    let mut suites = String::new();
+    let (mut total, mut failures, mut errors) = (0, 0, 0);
+    for submission in &report.submissions {
+        for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
+            let mut cases = String::new();
+            let (mut suite_failures, mut suite_errors) = (0, 0);
+            for test in &exercise.tests {
+                let _ = write!(cases, "    <testcase classname=\"{}.ch{:02}\" name=\"{}\">", xml(&submission.student), chapter.number, xml(&test.name));
+                match test.status {
+                    TestStatus::Passed => {}
+                    TestStatus::Failed | TestStatus::Panicked => {
+                        suite_failures += 1;
+                        let _ = write!(cases, "<failure type=\"{}\" message=\"{}\">{}</failure>", test.status.label(), xml(first_line(&test.message)), xml(&test.message));
+                    }
+                    _ => {
+                        suite_errors += 1;
+                        let detail = match (test.status, &exercise.compiler_output) {
+                            (TestStatus::NotBuilt, Some(errors)) => errors.clone(),
+                            _ => test.message.clone(),
+                        };
+                        let _ = write!(cases, "<error type=\"{}\" message=\"{}\">{}</error>", test.status.label(), xml(first_line(&detail)), xml(&detail));
+                    }
+                }
+                cases.push_str("</testcase>\n");
+            }
+            total += exercise.tests.len();
+            failures += suite_failures;
+            errors += suite_errors;
+            let _ = write!(
+                suites,
+                "  <testsuite name=\"{} ch{:02} {}\" tests=\"{}\" failures=\"{suite_failures}\" errors=\"{suite_errors}\" skipped=\"0\">\n    <properties><property name=\"points\" value=\"{}/{}\"/></properties>\n{cases}  </testsuite>\n",
+                xml(&submission.student),
+                chapter.number,
+                xml(&chapter.slug),
+                exercise.tests.len(),
+                exercise.score(),
+                exercise.max_score()
+            );
+        }
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\">\n{suites}</testsuites>\n",
+        xml(&report.course)
+    )
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().find(|line| !line.trim().is_empty()).unwrap_or("")
+}
+
+/// Escapes text for XML content and attributes, and drops the control characters XML 1.0 forbids.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

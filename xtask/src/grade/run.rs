@@ -1,0 +1,159 @@
+//! Running one exercise's graded tests, one process per test, and deciding what each one earned.
+//!
+//! One process per test costs a few milliseconds each and buys a lot: a test that hangs or floods its output
+//! is killed alone, the others still run and score, and a test counts only if that process reported it
+//! passing and then exited cleanly.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::report::{TestReport, TestStatus};
+use super::sandbox::{Ending, Network, Sandbox};
+use crate::cargo::{self, Outcome};
+use crate::manifest::Chapter;
+
+/// Limits for one exercise's tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_test: Duration,
+    pub per_exercise: Duration,
+    pub output_cap: usize,
+    pub network: Network,
+}
+
+/// The longest failure message kept for a report.
+const MESSAGE_CHARS: usize = 2000;
+
+/// Runs every graded test of `chapter` from `binary`, in the exercise's folder of the scratch workspace.
+pub fn run_exercise(chapter: &Chapter, binary: &Path, exercise_dir: &Path, scratch: &Path, limits: Limits) -> Result<Vec<TestReport>> {
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    for test in &chapter.tests {
+        let report = |status: TestStatus, message: String| TestReport {
+            name: test.name.clone(),
+            points: if status == TestStatus::Passed { test.points } else { 0 },
+            max_points: test.points,
+            status,
+            message,
+        };
+        let remaining = limits.per_exercise.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            reports.push(report(TestStatus::TimedOut, format!("not run: the exercise's time limit of {:?} was used up", limits.per_exercise)));
+            continue;
+        }
+        let limit = limits.per_test.min(remaining);
+        let private = super::sandbox::private_folder(scratch, "run")?;
+        let outcome = Sandbox {
+            program: binary,
+            args: vec!["--exact".into(), test.name.clone(), "--test-threads".into(), "1".into(), "--color".into(), "never".into()],
+            working_dir: exercise_dir,
+            scratch: &private,
+            limit,
+            output_cap: limits.output_cap,
+            network: limits.network,
+        }
+        .run()?;
+        let _ = std::fs::remove_dir_all(&private);
+        let (status, message) = judge(&test.name, outcome.ending, &outcome.output, limit, limits.output_cap);
+        reports.push(report(status, tidy(&message, scratch)));
+    }
+    Ok(reports)
+}
+
+/// What one test's process earned, and the message that says why.
+fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) -> (TestStatus, String) {
+    let reported = cargo::parse_outcomes(output).get(test).copied();
+    match ending {
+        Ending::TimedOut => (TestStatus::TimedOut, format!("killed after {limit:?}: the test did not finish in time")),
+        Ending::OutputLimit => (TestStatus::OutputLimit, format!("killed: the test printed more than {} KiB", cap / 1024)),
+        Ending::Exited(code) => match reported {
+            Some(Outcome::Passed) if code == Some(0) => (TestStatus::Passed, String::new()),
+            Some(Outcome::Passed) => {
+                (TestStatus::NotRun, format!("the test reported success, but its process then exited with {code:?}"))
+            }
+            Some(Outcome::Failed) => {
+                let message = cargo::failure_of(output, test).unwrap_or("(no message)").to_owned();
+                (classify_failure(&message), message)
+            }
+            Some(Outcome::Ignored) => (TestStatus::NotRun, "the test was skipped (ignored), so it earns nothing".into()),
+            None => (
+                TestStatus::NotRun,
+                format!("the test binary exited ({code:?}) without reporting this test: did the code exit the process?"),
+            ),
+        },
+    }
+}
+
+/// A panic raised in the student's own `src/` (or in the server the test started) is "panicked"; one raised
+/// by the test's assertions or waits is "failed".
+fn classify_failure(message: &str) -> TestStatus {
+    let location = message.split("panicked at ").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or_default();
+    let in_student_code = location.starts_with("exercises/") && location.contains("/src/");
+    if in_student_code || message.contains("the server panicked") {
+        TestStatus::Panicked
+    } else {
+        TestStatus::Failed
+    }
+}
+
+/// Drops the scratch folder's absolute path and the thread ids from messages, and keeps them short: the same
+/// submission graded twice gives the same report, to the byte.
+pub fn tidy(message: &str, scratch: &Path) -> String {
+    let prefix = format!("{}/", scratch.display());
+    let relative: String = message.replace(&prefix, "").lines().map(without_thread_id).collect::<Vec<_>>().join("\n");
+    if relative.chars().count() > MESSAGE_CHARS {
+        let kept: String = relative.chars().take(MESSAGE_CHARS).collect();
+        format!("{kept}\n... (cut)")
+    } else {
+        relative
+    }
+}
+
+/// `thread 'name' (4242) panicked at ...` → `thread 'name' panicked at ...`.
+fn without_thread_id(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("thread '") else { return line.to_owned() };
+    let Some((name, after)) = rest.split_once("' (") else { return line.to_owned() };
+    match after.split_once(") ") {
+        Some((id, tail)) if id.chars().all(|c| c.is_ascii_digit()) => format!("thread '{name}' {tail}"),
+        _ => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn a_pass_counts_only_with_a_clean_exit() {
+        let output = "running 1 test\ntest t ... ok\n\ntest result: ok. 1 passed; 0 failed";
+        assert_eq!(judge("t", Ending::Exited(Some(0)), output, LIMIT, 1024).0, TestStatus::Passed);
+        assert_eq!(judge("t", Ending::Exited(Some(1)), output, LIMIT, 1024).0, TestStatus::NotRun);
+        assert_eq!(judge("t", Ending::Exited(Some(0)), "running 0 tests\n", LIMIT, 1024).0, TestStatus::NotRun);
+    }
+
+    #[test]
+    fn limits_win_over_whatever_was_printed() {
+        let output = "test t ... ok\n";
+        assert_eq!(judge("t", Ending::TimedOut, output, LIMIT, 1024).0, TestStatus::TimedOut);
+        assert_eq!(judge("t", Ending::OutputLimit, output, LIMIT, 1024).0, TestStatus::OutputLimit);
+    }
+
+    #[test]
+    fn panics_in_student_code_are_told_apart_from_failed_assertions() {
+        let todo = "thread 't' panicked at exercises/01-x/src/lib.rs:21:5:\nnot yet implemented";
+        let assertion = "thread 't' panicked at exercises/01-x/tests/chapter.rs:30:5:\nassertion `left == right` failed";
+        assert_eq!(classify_failure(todo), TestStatus::Panicked);
+        assert_eq!(classify_failure(assertion), TestStatus::Failed);
+    }
+
+    #[test]
+    fn messages_lose_the_scratch_path() {
+        let scratch = Path::new("/tmp/grading/alice");
+        assert_eq!(tidy("error at /tmp/grading/alice/exercises/01/src/lib.rs", scratch), "error at exercises/01/src/lib.rs");
+        assert_eq!(tidy("thread 't' (4242) panicked at x.rs:1:1:", scratch), "thread 't' panicked at x.rs:1:1:");
+    }
+}
