@@ -28,7 +28,7 @@ pub const TEST_TARGET: &str = "chapter";
 /// Builds the test binaries of `packages` in the workspace at `root`, carrying on past packages that fail.
 pub fn build_tests(root: &Path, packages: &[String]) -> Result<Build> {
     let mut command = Command::new(cargo());
-    command.current_dir(root).args(["build", "--tests", "--keep-going", "--message-format=json-render-diagnostics"]);
+    command.current_dir(root).args(["build", "--tests", "--keep-going", "--message-format=json"]);
     for package in packages {
         command.args(["--package", package]);
     }
@@ -158,6 +158,10 @@ pub fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> Result<
 pub struct Totals {
     pub passed: u64,
     pub failed: u64,
+    /// Tests reported `ignored`: the kit's interop tests on a machine without the programs they need.
+    pub skipped: u64,
+    /// The `skipped: NAME: needs PROGRAM (enable with: COMMAND)` lines those tests printed, to repeat at the end.
+    pub skipped_lines: Vec<String>,
     pub success: bool,
 }
 
@@ -169,13 +173,16 @@ pub fn test_workspace(root: &Path) -> Result<Totals> {
         .stdout(Stdio::piped())
         .spawn()
         .context("could not run cargo test")?;
-    let mut totals = Totals { passed: 0, failed: 0, success: false };
+    let mut totals = Totals { passed: 0, failed: 0, skipped: 0, skipped_lines: Vec::new(), success: false };
     if let Some(stdout) = child.stdout.take() {
         for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
             println!("{line}");
             if let Some(summary) = line.strip_prefix("test result: ") {
                 totals.passed += count_before(summary, " passed");
                 totals.failed += count_before(summary, " failed");
+                totals.skipped += count_before(summary, " ignored");
+            } else if line.starts_with("skipped: ") {
+                totals.skipped_lines.push(line);
             }
         }
     }
@@ -257,6 +264,7 @@ mod tests {
         let summary = "FAILED. 5 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s";
         assert_eq!(count_before(summary, " passed"), 5);
         assert_eq!(count_before(summary, " failed"), 1);
+        assert_eq!(count_before(summary, " ignored"), 0);
     }
 
     #[test]

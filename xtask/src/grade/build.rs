@@ -49,11 +49,15 @@ impl Settings {
         let overlays = submission::prepare(&self.kit, &self.manifest, root, &scratch)?;
         std::fs::write(scratch.join("Cargo.toml"), &self.workspace_manifest)?;
         std::fs::copy(self.kit.join("Cargo.lock"), scratch.join("Cargo.lock")).context("the kit has no Cargo.lock")?;
-        std::fs::create_dir_all(scratch.join(".cargo"))?;
-        std::fs::copy(self.kit.join(".cargo/config.toml"), scratch.join(".cargo/config.toml"))?;
+        // The kit's cargo settings (insta's workspace root, among others), if it has any.
+        let config = self.kit.join(".cargo/config.toml");
+        if config.is_file() {
+            std::fs::create_dir_all(scratch.join(".cargo"))?;
+            std::fs::copy(config, scratch.join(".cargo/config.toml"))?;
+        }
 
         let mut child = Command::new(cargo::cargo())
-            .args(["build", "--tests", "--keep-going", "--offline", "--message-format=json-render-diagnostics"])
+            .args(["build", "--tests", "--keep-going", "--offline", "--message-format=json"])
             .current_dir(&scratch)
             .env("CARGO_TARGET_DIR", &self.target_dir)
             // One-off builds gain nothing from incremental caches, which would only fill the disk.
@@ -72,7 +76,20 @@ impl Settings {
             text
         });
         let (_, timed_out) = cargo::wait_at_most(&mut child, self.limit)?;
-        let build = cargo::read_build_messages(&reader.join().unwrap_or_default());
+        let mut build = cargo::read_build_messages(&reader.join().unwrap_or_default());
+        // Every submission's test binaries land at the same paths in the shared target directory (cargo names
+        // them by the package's place in its workspace, which is the same for all). Move them into the
+        // submission's scratch folder before the next build overwrites them.
+        let binaries = scratch.join(".grader-bin");
+        std::fs::create_dir_all(&binaries)?;
+        for (index, binary) in build.binaries.values_mut().enumerate() {
+            let moved = binaries.join(format!("tests-{index}"));
+            if std::fs::rename(&*binary, &moved).is_err() {
+                std::fs::copy(&*binary, &moved)?;
+                let _ = std::fs::remove_file(&*binary);
+            }
+            *binary = moved;
+        }
         Ok(Built { scratch, overlays, build, timed_out })
     }
 }

@@ -98,12 +98,15 @@ pub fn prepare(kit: &Path, manifest: &Manifest, submission: &Path, scratch: &Pat
     Ok(overlays)
 }
 
-/// Relative paths (from the exercise folder) of files outside `src/` that differ between the two folders.
+/// Relative paths (from the exercise folder) of files outside `src/` that the student changed, added, or (in
+/// a full copy of the exercise, one with its `Cargo.toml`) deleted. A hand-in of `src/` alone changes nothing.
 fn changes_outside_src(pristine: &Path, theirs: &Path) -> Vec<String> {
     let ours = files_outside_src(pristine);
     let mine = files_outside_src(theirs);
-    let mut changed: Vec<String> = ours
-        .union(&mine)
+    let full_copy = mine.contains("Cargo.toml");
+    let candidates: BTreeSet<&String> = if full_copy { ours.union(&mine).collect() } else { mine.iter().collect() };
+    let mut changed: Vec<String> = candidates
+        .into_iter()
         .filter(|relative| fs::read(pristine.join(relative)).ok() != fs::read(theirs.join(relative)).ok())
         .cloned()
         .collect();

@@ -1,0 +1,155 @@
+//! `cargo xtask grade` on a class of fixture submissions (tests/fixtures/submissions) against the miniature
+//! fixture kit: each submission gets the score and the status it deserves, and the class run completes.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Kit, copy_tree, fixtures};
+use serde_json::Value;
+
+/// Grades every fixture submission once and keeps the report for all the tests below.
+fn class_report() -> &'static (Value, String) {
+    static REPORT: std::sync::OnceLock<(Value, String)> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| {
+        let kit = Kit::new();
+        let class = kit.path("class");
+        copy_tree(&fixtures().join("submissions"), &class);
+        std::fs::create_dir_all(class.join("empty")).expect("an empty submission folder");
+        let out = kit.path("grades");
+        let (code, output) = kit.xtask(&[
+            "grade",
+            class.to_str().expect("a UTF-8 path"),
+            "--out",
+            out.to_str().expect("a UTF-8 path"),
+            "--test-seconds",
+            "5",
+            "--exercise-seconds",
+            "20",
+            "--output-kib",
+            "64",
+        ]);
+        assert_eq!(code, 0, "the class run completes:\n{output}");
+        let report = std::fs::read_to_string(out.join("report.json")).expect("report.json is written");
+        let grades = std::fs::read_to_string(out.join("grades.csv")).expect("grades.csv is written");
+        (serde_json::from_str(&report).expect("report.json parses"), grades)
+    })
+}
+
+/// student → (score, [status of each test]).
+fn results() -> BTreeMap<String, (u64, Vec<String>)> {
+    let (report, _) = class_report();
+    let mut results = BTreeMap::new();
+    for submission in report["submissions"].as_array().expect("submissions") {
+        let exercise = &submission["exercises"][0];
+        let score = exercise["tests"].as_array().expect("tests").iter().map(|test| test["points"].as_u64().unwrap_or(0)).sum();
+        let statuses = exercise["tests"].as_array().expect("tests").iter().map(|test| test["status"].as_str().unwrap_or("?").to_owned()).collect();
+        results.insert(submission["student"].as_str().expect("student").to_owned(), (score, statuses));
+    }
+    results
+}
+
+fn assert_student(student: &str, score: u64, statuses: &[&str]) {
+    let results = results();
+    let (actual_score, actual) = results.get(student).unwrap_or_else(|| panic!("no row for {student}: {results:?}"));
+    let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
+    assert_eq!((*actual_score, actual.as_slice()), (score, statuses), "{student}");
+}
+
+#[test]
+fn a_complete_submission_scores_everything() {
+    assert_student("complete", 3, &["passed", "passed"]);
+}
+
+#[test]
+fn a_partial_submission_scores_what_it_earned() {
+    assert_student("partial", 1, &["passed", "failed"]);
+}
+
+#[test]
+fn code_that_does_not_compile_scores_zero_with_the_compiler_message() {
+    assert_student("not-compiling", 0, &["not_built", "not_built"]);
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "not-compiling").unwrap();
+    let message = submission["exercises"][0]["compiler_output"].as_str().unwrap_or_default();
+    assert!(message.contains("exercises/01-adding/src/lib.rs"), "paths are relative to the submission:\n{message}");
+    assert!(!message.contains("/tmp/"), "no scratch paths leak into the message:\n{message}");
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_and_scores_zero() {
+    assert_student("infinite-loop", 0, &["timed_out", "timed_out"]);
+}
+
+#[test]
+fn a_panic_in_student_code_is_named_as_such() {
+    assert_student("panicking", 0, &["panicked", "panicked"]);
+}
+
+#[test]
+fn huge_output_is_stopped_at_the_cap() {
+    assert_student("huge-output", 0, &["output_limit", "output_limit"]);
+}
+
+#[test]
+fn edited_tests_are_replaced_by_the_kits_own() {
+    assert_student("tests-edited", 0, &["panicked", "panicked"]);
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-edited").unwrap();
+    let changed = &submission["exercises"][0]["overlay"]["changed_outside_src"];
+    assert!(changed.to_string().contains("tests/chapter.rs"), "the edit is reported: {changed}");
+}
+
+#[test]
+fn deleted_tests_are_restored() {
+    assert_student("tests-deleted", 3, &["passed", "passed"]);
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-deleted").unwrap();
+    let changed = submission["exercises"][0]["overlay"]["changed_outside_src"].to_string();
+    assert!(changed.contains("tests/chapter.rs"), "a full copy without its tests is reported: {changed}");
+}
+
+#[test]
+fn a_hand_in_of_src_alone_reports_no_changes() {
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "complete").unwrap();
+    assert_eq!(submission["exercises"][0]["overlay"]["changed_outside_src"], serde_json::json!([]));
+}
+
+#[test]
+fn an_edited_cargo_toml_is_reported_and_not_used() {
+    assert_student("cargo-edited", 3, &["passed", "passed"]);
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "cargo-edited").unwrap();
+    assert!(submission["exercises"][0]["overlay"]["changed_outside_src"].to_string().contains("Cargo.toml"));
+}
+
+#[test]
+fn a_test_cannot_write_its_own_score() {
+    assert_student("writes-results", 0, &["panicked", "panicked"]);
+    let (_, grades) = class_report();
+    assert!(!grades.contains("999"), "the forged gradebook did not survive:\n{grades}");
+    assert!(grades.lines().any(|line| line.starts_with("writes-results,0,")), "{grades}");
+}
+
+#[test]
+fn an_empty_folder_still_gets_a_row() {
+    let (report, grades) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "empty").expect("a row for empty");
+    assert_eq!(submission["problem"], "the submission is empty");
+    assert!(grades.lines().any(|line| line.starts_with("empty,0,0,3,")), "{grades}");
+}
+
+#[test]
+fn grading_the_same_submission_twice_gives_the_same_report() {
+    let kit = Kit::new();
+    let submission = fixtures().join("submissions").join("partial");
+    let mut reports = Vec::new();
+    for run in 0..2 {
+        let out = kit.path(&format!("grades-{run}"));
+        let (code, output) = kit.xtask(&["grade", submission.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{output}");
+        reports.push(std::fs::read(out.join("report.json")).expect("report.json"));
+    }
+    assert!(reports[0] == reports[1], "two gradings of one submission differ");
+}
