@@ -77,13 +77,13 @@ fn csv_cell(cell: &str) -> String {
 /// The Markdown a student reads.
 pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}: feedback for {}\n", report.course, submission.student);
+    let _ = writeln!(out, "# {}: feedback for {}\n", markdown_text(&report.course), markdown_text(&submission.student));
     let _ = writeln!(out, "**Total: {} / {} points**\n", submission.score(), submission.max_score());
     if let Some(problem) = &submission.problem {
         let _ = writeln!(out, "Your submission could not be graded: {problem}.\n");
     }
     for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
-        let _ = writeln!(out, "## Chapter {}: {} ({} / {})\n", chapter.number, chapter.title, exercise.score(), exercise.max_score());
+        let _ = writeln!(out, "## Chapter {}: {} ({} / {})\n", chapter.number, markdown_text(&chapter.title), exercise.score(), exercise.max_score());
         match exercise.status {
             ExerciseStatus::Missing => {
                 let _ = writeln!(out, "No folder `exercises/{:02}-{}` in your submission.\n", chapter.number, chapter.slug);
@@ -95,11 +95,12 @@ pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
             ExerciseStatus::Graded | ExerciseStatus::NotGraded => {}
         }
         if !exercise.overlay.changed_outside_src.is_empty() {
-            let files = exercise.overlay.changed_outside_src.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", ");
+            let files = exercise.overlay.changed_outside_src.iter().map(|file| markdown_text(file)).collect::<Vec<_>>().join(", ");
             let _ = writeln!(out, "Changed outside `src/`, and not used (the kit's own copies were): {files}.\n");
         }
         if !exercise.overlay.skipped.is_empty() {
-            let _ = writeln!(out, "Not copied from `src/`: {}.\n", exercise.overlay.skipped.join("; "));
+            let skipped = exercise.overlay.skipped.iter().map(|file| markdown_text(file)).collect::<Vec<_>>().join("; ");
+            let _ = writeln!(out, "Not copied from `src/`: {skipped}.\n");
         }
         let _ = writeln!(out, "| test | points | result |\n| --- | --- | --- |");
         for test in &exercise.tests {
@@ -108,6 +109,25 @@ pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
         out.push('\n');
         for test in exercise.tests.iter().filter(|test| test.status != TestStatus::Passed && !test.message.is_empty()) {
             let _ = writeln!(out, "### `{}`: {}\n\n{}", test.name, test.status.label(), fenced(&test.message));
+        }
+    }
+    out
+}
+
+/// Text a student controls (a folder or file name), made inert in Markdown: no HTML, no formatting.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
         }
     }
     out
@@ -221,4 +241,141 @@ fn xml(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Golden files: each format written from one sample report, compared byte for byte with the files in
+    //! xtask/tests/golden/. After a deliberate change, `UPDATE_GOLDEN=1 cargo test -p xtask golden` rewrites
+    //! them; read the diff before committing it.
+
+    use super::*;
+    use crate::grade::report::{ChapterInfo, ExerciseReport};
+    use crate::grade::submission::Overlay;
+    use std::path::Path;
+
+    fn test(name: &str, points: u32, status: TestStatus, message: &str) -> TestReport {
+        let earned = if status == TestStatus::Passed { points } else { 0 };
+        TestReport { name: name.into(), points: earned, max_points: points, status, message: message.into() }
+    }
+
+    fn exercise(chapter: u32, slug: &str, status: ExerciseStatus, tests: Vec<TestReport>) -> ExerciseReport {
+        ExerciseReport { chapter, slug: slug.into(), status, compiler_output: None, overlay: Overlay { present: true, ..Overlay::default() }, tests }
+    }
+
+    /// Three students: one with every kind of result, one whose code does not compile, one not gradable, and
+    /// names chosen to break careless CSV and XML writers.
+    fn sample() -> ClassReport {
+        let mut edited = exercise(
+            1,
+            "clients-servers",
+            ExerciseStatus::Graded,
+            vec![
+                test("health_route_answers_ok", 2, TestStatus::Passed, ""),
+                test("chat_page_is_served_as_html", 2, TestStatus::Failed, "assertion `left == right` failed: <html> & \"quotes\"\n  left: 404\n right: 200"),
+                test("fifty_clients", 3, TestStatus::TimedOut, "killed after 30s: the test did not finish in time"),
+            ],
+        );
+        edited.overlay.changed_outside_src = vec!["tests/chapter.rs".into()];
+        let second = exercise(
+            2,
+            "websockets",
+            ExerciseStatus::Graded,
+            vec![
+                test("server_speaks_first", 2, TestStatus::Panicked, "thread 'server_speaks_first' panicked at exercises/02-websockets/src/lib.rs:9:5:\nnot yet implemented: ```code```"),
+                test("echo", 1, TestStatus::OutputLimit, "killed: the test printed more than 256 KiB"),
+            ],
+        );
+        let mut broken = exercise(
+            1,
+            "clients-servers",
+            ExerciseStatus::CompileError,
+            vec![test("health_route_answers_ok", 2, TestStatus::NotBuilt, "the exercise does not compile"), test("chat_page_is_served_as_html", 2, TestStatus::NotBuilt, "the exercise does not compile"), test("fifty_clients", 3, TestStatus::NotBuilt, "the exercise does not compile")],
+        );
+        broken.compiler_output = Some("error: expected expression\n --> exercises/01-clients-servers/src/lib.rs:3:1".into());
+        let missing = exercise(2, "websockets", ExerciseStatus::Missing, vec![test("server_speaks_first", 2, TestStatus::NotBuilt, "the exercise's folder is missing from the submission"), test("echo", 1, TestStatus::NotBuilt, "the exercise's folder is missing from the submission")]);
+        let mut not_graded = vec![broken.clone(), missing.clone()];
+        for exercise in &mut not_graded {
+            exercise.status = ExerciseStatus::NotGraded;
+            exercise.compiler_output = None;
+            for test in &mut exercise.tests {
+                test.message = "the submission is empty".into();
+            }
+        }
+        ClassReport {
+            course: "Real-time <messaging> & more".into(),
+            network: "loopback only".into(),
+            chapters: vec![
+                ChapterInfo { number: 1, slug: "clients-servers".into(), title: "Clients and servers".into(), points: 7 },
+                ChapterInfo { number: 2, slug: "websockets".into(), title: "WebSockets, \"really\"".into(), points: 3 },
+            ],
+            submissions: vec![
+                SubmissionReport { student: "=HYPERLINK(\"x\")".into(), problem: None, exercises: vec![edited, second] },
+                SubmissionReport { student: "bob, jr".into(), problem: None, exercises: vec![broken, missing] },
+                SubmissionReport { student: "carol<script>".into(), problem: Some("the submission is empty".into()), exercises: not_graded },
+            ],
+        }
+    }
+
+    fn check(name: &str, actual: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).expect("write the golden file");
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+        assert!(expected == actual, "{name} differs from its golden file; if the change is deliberate, UPDATE_GOLDEN=1");
+    }
+
+    #[test]
+    fn golden_grades_csv() {
+        check("grades.csv", &grades_csv(&sample()));
+    }
+
+    #[test]
+    fn golden_canvas_csv() {
+        check("canvas.csv", &canvas_csv(&sample()));
+    }
+
+    #[test]
+    fn golden_junit_xml() {
+        check("junit.xml", &junit(&sample()));
+    }
+
+    #[test]
+    fn golden_feedback() {
+        let report = sample();
+        let all: String = report.submissions.iter().map(|submission| feedback(&report, submission)).collect::<Vec<_>>().join("\n---\n\n");
+        check("feedback.md", &all);
+    }
+
+    #[test]
+    fn golden_gradescope() {
+        let report = sample();
+        check("gradescope-results.json", &gradescope(&report, &report.submissions[0]));
+    }
+
+    #[test]
+    fn gradescope_results_have_the_fields_gradescope_reads() {
+        let report = sample();
+        let results: serde_json::Value = serde_json::from_str(&gradescope(&report, &report.submissions[1])).unwrap();
+        assert_eq!(results["score"], 0);
+        for test in results["tests"].as_array().unwrap() {
+            for field in ["name", "number", "score", "max_score", "status", "output", "visibility"] {
+                assert!(test.get(field).is_some(), "a test lacks {field}: {test}");
+            }
+            assert!(["passed", "failed"].contains(&test["status"].as_str().unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_formula_in_a_student_id_stays_text() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-3"), "-3", "a negative number is a number, not a formula");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn a_fence_outlasts_the_backticks_inside() {
+        assert!(fenced("a ```` b").starts_with("`````text\n"));
+    }
 }
