@@ -153,3 +153,14 @@ fn grading_the_same_submission_twice_gives_the_same_report() {
     }
     assert!(reports[0] == reports[1], "two gradings of one submission differ");
 }
+
+#[test]
+fn a_submission_that_rewrites_the_kits_tests_stops_the_run() {
+    let kit = Kit::new();
+    let class = fixtures().join("tampering");
+    let out = kit.path("grades");
+    let (code, output) = kit.xtask(&["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap(), "--test-seconds", "5"]);
+    assert_eq!(code, 2, "tampering is the grader's failure to finish, exit code 2:\n{output}");
+    assert!(output.contains("changed during grading"), "{output}");
+    assert!(!out.join("grades.csv").exists(), "no report is written from a tampered run");
+}

@@ -8,6 +8,7 @@
 
 mod build;
 pub mod formats;
+mod integrity;
 pub mod report;
 mod run;
 mod sandbox;
@@ -76,6 +77,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     };
     let work = std::env::temp_dir().join(format!("kit-grade-{}", std::process::id()));
     let settings = build::Settings::new(kit, &manifest, &work, Duration::from_secs(options.build_seconds))?;
+    let fingerprint = integrity::Fingerprint::of(kit);
 
     let bar = crate::progress::bar(submissions.len() as u64, "grading");
     // Two stages, so both cores work: this thread compiles submission N+1 while the runner runs N's tests.
@@ -94,7 +96,17 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             }
             Ok(reports)
         });
+        let mut previous: Option<&str> = None;
         for submission in &submissions {
+            if !fingerprint.still_matches(kit) {
+                drop(built_tx);
+                let suspect = previous.map(|student| format!(" right after grading {student:?}")).unwrap_or_default();
+                anyhow::bail!(
+                    "the kit's own files (tests, test support, manifests) changed during grading{suspect}; \
+                     no reports were written. Restore the kit (git checkout) and grade again without that submission"
+                );
+            }
+            previous = Some(&submission.student);
             let built = match &submission.root {
                 Some(root) => Some(settings.build(&submission.student, root)?),
                 None => None,
@@ -109,6 +121,12 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&work);
     let mut reports = reports?;
+    if !fingerprint.still_matches(kit) {
+        anyhow::bail!(
+            "the kit's own files (tests, test support, manifests) changed during grading; no reports were written. \
+             Restore the kit (git checkout) and grade the class again, watching for the submission that does it"
+        );
+    }
     reports.sort_by(|a, b| a.student.cmp(&b.student));
     Ok(ClassReport {
         course: manifest.title.clone(),
