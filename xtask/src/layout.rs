@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::manifest::{Chapter, Manifest};
 
 /// Breaches of one chapter's layout.
-pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter) -> Vec<String> {
+pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter, with_solutions: bool) -> Vec<String> {
     let mut breaches = Vec::new();
     let folder = chapter.folder_name();
     let expected_page = manifest.book.join("src").join(format!("{folder}.md"));
@@ -33,17 +33,20 @@ pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter) -> Vec
         breaches.push(format!("{}: the chapter's book page is missing", chapter.page.display()));
     }
     breaches.extend(check_package(root, &chapter.exercise, &chapter.exercise_package()));
-    breaches.extend(check_package(root, &chapter.solution, &chapter.solution_package()));
     breaches.extend(check_one_test_file(root, chapter));
-    breaches.extend(check_solution_uses_exercise_tests(root, chapter));
+    if with_solutions {
+        breaches.extend(check_package(root, &chapter.solution, &chapter.solution_package()));
+        breaches.extend(check_solution_uses_exercise_tests(root, chapter));
+    }
     breaches.extend(check_sections(root, chapter));
     breaches
 }
 
 /// Breaches that concern the whole kit: SUMMARY order and folders that no chapter owns.
-pub fn check_kit(root: &Path, manifest: &Manifest) -> Vec<String> {
+pub fn check_kit(root: &Path, manifest: &Manifest, with_solutions: bool) -> Vec<String> {
     let mut breaches = check_summary(root, manifest);
-    for parent in ["exercises", "solutions"] {
+    let parents: &[&str] = if with_solutions { &["exercises", "solutions"] } else { &["exercises"] };
+    for parent in parents {
         let owned: BTreeSet<String> = manifest.chapters.iter().map(Chapter::folder_name).collect();
         let Ok(entries) = fs::read_dir(root.join(parent)) else {
             breaches.push(format!("{parent}/: the folder is missing"));

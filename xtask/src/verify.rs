@@ -42,8 +42,8 @@ pub struct ChapterReport {
     pub points: u32,
     /// Graded tests that failed on the starter, as they must.
     pub failing_on_starter: usize,
-    /// Graded tests that passed on the solution, as they must.
-    pub passing_on_solution: usize,
+    /// Graded tests that passed on the solution, as they must; `None` in a kit without solutions.
+    pub passing_on_solution: Option<usize>,
     /// Graded tests skipped on the solution because a program they need is missing.
     pub skipped: Vec<Skipped>,
     pub breaches: Vec<String>,
@@ -65,10 +65,21 @@ impl Report {
 pub fn run(options: &Options) -> Result<Report> {
     let root = &options.root;
     let manifest = Manifest::load(root)?;
-    let mut kit = layout::check_kit(root, &manifest);
+    let mut kit = layout::check_kit(root, &manifest, root.join("solutions").is_dir());
 
-    let packages: Vec<String> =
-        manifest.chapters.iter().flat_map(|chapter| [chapter.exercise_package(), chapter.solution_package()]).collect();
+    // A class template (`cargo xtask export classroom`) ships without solutions: then only the starters are checked.
+    let with_solutions = root.join("solutions").is_dir();
+    let packages: Vec<String> = manifest
+        .chapters
+        .iter()
+        .flat_map(|chapter| {
+            let mut packages = vec![chapter.exercise_package()];
+            if with_solutions {
+                packages.push(chapter.solution_package());
+            }
+            packages
+        })
+        .collect();
     let build = cargo::build_tests(root, &packages)?;
 
     let bar = progress::bar(manifest.chapters.len() as u64 * 2, "running tests");
@@ -80,9 +91,9 @@ pub fn run(options: &Options) -> Result<Report> {
             graded_tests: chapter.tests.len(),
             points: chapter.points(),
             failing_on_starter: 0,
-            passing_on_solution: 0,
+            passing_on_solution: with_solutions.then_some(0),
             skipped: Vec::new(),
-            breaches: layout::check_chapter(root, &manifest, chapter),
+            breaches: layout::check_chapter(root, &manifest, chapter, with_solutions),
         };
         bar.set_message(format!("chapter {} starter", chapter.number));
         if let Some(run) = run_side(root, &build, &chapter.exercise, "starter", &mut report.breaches) {
@@ -90,7 +101,7 @@ pub fn run(options: &Options) -> Result<Report> {
         }
         bar.inc(1);
         bar.set_message(format!("chapter {} solution", chapter.number));
-        if let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
+        if with_solutions && let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
             check_solution(&manifest, chapter, &run, &mut report);
         }
         bar.inc(1);
@@ -181,13 +192,21 @@ fn check_starter(chapter: &Chapter, run: &cargo::TestRun, report: &mut ChapterRe
             None => report.breaches.push(never_ran(chapter, &test.name, "starter")),
         }
     }
+    // The manifest must list every test the file has: an unlisted test is either worth points nobody gets,
+    // or a check nobody is told about.
+    for name in run.outcomes.keys().filter(|name| !chapter.tests.iter().any(|test| test.name == **name)) {
+        report.breaches.push(format!(
+            "{}: test `{name}` is not in course.toml; give it points or remove it",
+            chapter.test_file().display()
+        ));
+    }
 }
 
 fn check_solution(manifest: &Manifest, chapter: &Chapter, run: &cargo::TestRun, report: &mut ChapterReport) {
     let outcomes = &run.outcomes;
     for test in &chapter.tests {
         match outcomes.get(&test.name) {
-            Some(Outcome::Passed) => report.passing_on_solution += 1,
+            Some(Outcome::Passed) => *report.passing_on_solution.get_or_insert(0) += 1,
             Some(Outcome::Failed) => report.breaches.push(format!(
                 "{}: graded test `{}` fails on the reference solution:\n{}",
                 chapter.solution.display(),
@@ -211,14 +230,6 @@ fn check_solution(manifest: &Manifest, chapter: &Chapter, run: &cargo::TestRun, 
             )),
             None => report.breaches.push(never_ran(chapter, &test.name, "solution")),
         }
-    }
-    // The manifest must list every test the file has: an unlisted test is either worth points nobody gets,
-    // or a check nobody is told about.
-    for name in outcomes.keys().filter(|name| !chapter.tests.iter().any(|test| test.name == **name)) {
-        report.breaches.push(format!(
-            "{}: test `{name}` is not in course.toml; give it points or remove it",
-            chapter.test_file().display()
-        ));
     }
 }
 
@@ -248,7 +259,10 @@ pub fn print(report: &Report) {
     for chapter in &report.chapters {
         let name = format!("{:02} {}", chapter.number, chapter.slug);
         let starter = format!("{}/{}", chapter.failing_on_starter, chapter.graded_tests);
-        let solution = format!("{}/{}", chapter.passing_on_solution, chapter.graded_tests);
+        let solution = match chapter.passing_on_solution {
+            Some(passing) => format!("{passing}/{}", chapter.graded_tests),
+            None => "(no solutions)".to_owned(),
+        };
         let status = if chapter.breaches.is_empty() { "none".to_owned() } else { chapter.breaches.len().to_string() };
         println!("{name:<26} {:>7} {starter:>14} {solution:>16}  {status}", chapter.points);
     }

@@ -173,6 +173,25 @@ fn gradescope_output(compiler_output: Option<&str>, test: &TestReport) -> String
     }
 }
 
+/// The GitHub Classroom reporter's results (`autograding-grading-reporter`): one runner, one entry per test.
+pub fn github_classroom(report: &ClassReport, submission: &SubmissionReport) -> String {
+    let mut tests = Vec::new();
+    for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
+        for test in &exercise.tests {
+            tests.push(json!({
+                "name": format!("Chapter {}: {}", chapter.number, test.name),
+                "status": if test.status == TestStatus::Passed { "pass" } else { "fail" },
+                "score": test.points,
+                "max_score": test.max_points,
+                "message": gradescope_output(exercise.compiler_output.as_deref(), test),
+            }));
+        }
+    }
+    let status = if submission.score() == submission.max_score() { "pass" } else { "fail" };
+    let results = json!({ "version": 1, "status": status, "max_score": submission.max_score(), "tests": tests });
+    serde_json::to_string(&results).unwrap_or_default() + "\n"
+}
+
 /// JUnit XML: a `testsuite` per student and chapter, a `testcase` per graded test.
 pub fn junit(report: &ClassReport) -> String {
     let mut suites = String::new();
@@ -352,6 +371,12 @@ mod tests {
     fn golden_gradescope() {
         let report = sample();
         check("gradescope-results.json", &gradescope(&report, &report.submissions[0]));
+    }
+
+    #[test]
+    fn golden_github_classroom() {
+        let report = sample();
+        check("github-classroom.json", &github_classroom(&report, &report.submissions[0]));
     }
 
     #[test]

@@ -46,9 +46,15 @@ pub struct Options {
     /// Most output kept from one test, in KiB; a test printing more is stopped.
     #[arg(long, default_value_t = 256)]
     pub output_kib: usize,
-    /// Gradescope mode: write only Gradescope's results.json to this path.
-    #[arg(long, hide = true)]
+    /// The folder is one submission, even if it does not look like a workspace (it still gets a row).
+    #[arg(long)]
+    pub single: bool,
+    /// Also write Gradescope's results.json for the (single) submission to this path.
+    #[arg(long)]
     pub gradescope_results: Option<PathBuf>,
+    /// Also write the GitHub Classroom reporter's results for the (single) submission to this path.
+    #[arg(long)]
+    pub github_classroom: Option<PathBuf>,
 }
 
 pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
@@ -56,7 +62,10 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
     if let Some(path) = &options.gradescope_results {
         let submission = report.submissions.first().context("there was no submission to grade")?;
         write_file(path, &formats::gradescope(&report, submission))?;
-        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &options.github_classroom {
+        let submission = report.submissions.first().context("there was no submission to grade")?;
+        write_file(path, &formats::github_classroom(&report, submission))?;
     }
     write_reports(&report, &options.out)?;
     print_summary(&report);
@@ -67,7 +76,11 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
 /// Grades every submission and returns the report; writes nothing.
 pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     let manifest = Manifest::load(kit)?;
-    let submissions = submission::discover(&options.submissions)?;
+    let submissions = if options.single {
+        vec![submission::single(&options.submissions)?]
+    } else {
+        submission::discover(&options.submissions)?
+    };
     let network = Network::detect();
     let limits = Limits {
         per_test: Duration::from_secs(options.test_seconds),

@@ -45,6 +45,14 @@ pub fn discover(input: &Path) -> Result<Vec<Submission>> {
     Ok(folders.iter().map(|folder| examine(folder)).collect())
 }
 
+/// `input` is one submission, whatever it holds (Gradescope and GitHub Classroom hand over exactly one).
+pub fn single(input: &Path) -> Result<Submission> {
+    if !input.is_dir() {
+        anyhow::bail!("{} is not a folder", input.display());
+    }
+    Ok(examine(input))
+}
+
 fn examine(folder: &Path) -> Submission {
     let student = folder.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "submission".into());
     // An archive often unpacks to one folder inside the student's folder: look one level down too.

@@ -1,0 +1,213 @@
+//! `cargo xtask export`: the kit, packaged for the platforms instructors grade on.
+//!
+//! - `export gradescope` writes a Gradescope autograder zip: `setup.sh` installs Rust and compiles the kit
+//!   once, `run_autograder` grades `/autograder/submission` with this kit's grader and writes
+//!   `/autograder/results/results.json`.
+//! - `export classroom` writes a template repository for GitHub Classroom: everything a student needs (book,
+//!   exercises, test support, tools), no solutions, and a workflow that grades each push and reports points.
+//!
+//! Both leave out the solutions and anything built. The classroom template is checked by `verify`, which
+//! proves, with no solutions present, that every starter compiles and fails its graded tests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use crate::manifest::Manifest;
+use crate::zip;
+
+#[derive(clap::Subcommand)]
+pub enum Target {
+    /// A Gradescope autograder zip.
+    Gradescope {
+        #[arg(long, default_value = "gradescope-autograder.zip")]
+        out: PathBuf,
+    },
+    /// A GitHub Classroom template repository, as a folder.
+    Classroom {
+        #[arg(long, default_value = "classroom-template")]
+        out: PathBuf,
+    },
+}
+
+/// Top-level entries of the kit that a student or a grader needs. Everything else stays home.
+const SHIPPED: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "course.toml",
+    "rustfmt.toml",
+    "package.json",
+    "package-lock.json",
+    ".cargo",
+    ".gitignore",
+    "book",
+    "exercises",
+    "support",
+    "xtask",
+];
+
+/// Folders never shipped, wherever they are: build output, installed tools, and tests that need solutions.
+const NEVER: &[&str] = &["target", "node_modules", ".tools", "build", "interop"];
+
+pub fn run(kit: &Path, target: &Target) -> Result<ExitCode> {
+    let manifest = Manifest::load(kit)?;
+    match target {
+        Target::Gradescope { out } => {
+            let mut entries = vec![
+                text_entry("setup.sh", GRADESCOPE_SETUP, 0o755),
+                text_entry("run_autograder", GRADESCOPE_RUN, 0o755),
+            ];
+            for (relative, data) in kit_files(kit)? {
+                entries.push(zip::Entry { name: format!("source/{relative}"), data, mode: 0o644 });
+            }
+            let mut file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+            zip::write(&mut file, &entries)?;
+            println!(
+                "wrote {} ({} files): upload it as the autograder of a Gradescope programming assignment \
+                 (\"{}\", {} points)",
+                out.display(),
+                entries.len(),
+                manifest.title,
+                manifest.chapters.iter().map(|chapter| chapter.points()).sum::<u32>()
+            );
+        }
+        Target::Classroom { out } => {
+            if out.exists() {
+                bail!("{} exists already: choose another --out, or remove it first", out.display());
+            }
+            for (relative, data) in kit_files(kit)? {
+                write_file(&out.join(&relative), &data)?;
+            }
+            write_file(&out.join(".github/workflows/classroom.yml"), CLASSROOM_WORKFLOW.as_bytes())?;
+            println!(
+                "wrote the template repository to {}: push it to GitHub, mark it as a template, and use it for a \
+                 GitHub Classroom assignment. Check it first with: cargo xtask --root {} verify",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text_entry(name: &str, text: &str, mode: u32) -> zip::Entry {
+    zip::Entry { name: name.to_owned(), data: text.as_bytes().to_vec(), mode }
+}
+
+/// Every shipped file of the kit, as (path relative to the kit with forward slashes, contents), sorted; the
+/// workspace manifest is the template's, without the solutions.
+fn kit_files(kit: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for top in SHIPPED {
+        collect(kit, &kit.join(top), &mut files)?;
+    }
+    for (relative, data) in &mut files {
+        if relative == "Cargo.toml" {
+            *data = template_manifest(kit)?.into_bytes();
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn collect(kit: &Path, path: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    if metadata.is_dir() {
+        if NEVER.contains(&name.as_str()) {
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(path)? {
+            collect(kit, &entry?.path(), files)?;
+        }
+    } else if metadata.is_file() && !name.ends_with(".snap.new") {
+        let relative = path.strip_prefix(kit).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        files.push((relative, std::fs::read(path)?));
+    }
+    Ok(())
+}
+
+/// The kit's workspace manifest without the solutions and the tests that need them.
+fn template_manifest(kit: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(kit.join("Cargo.toml")).context("cannot read the kit's Cargo.toml")?;
+    let mut table: toml::Table = toml::from_str(&text)?;
+    if let Some(workspace) = table.get_mut("workspace").and_then(|value| value.as_table_mut()) {
+        for key in ["members", "default-members"] {
+            if let Some(list) = workspace.get_mut(key).and_then(|value| value.as_array_mut()) {
+                list.retain(|member| member.as_str().is_some_and(|member| !member.starts_with("solutions")));
+            }
+        }
+        workspace.insert("exclude".into(), toml::Value::Array(vec!["support/interop".into()]));
+    }
+    Ok(format!(
+        "# The class template of the kit: the exercises, their tests and the tools, without the solutions.\n{}",
+        toml::to_string(&table)?
+    ))
+}
+
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Gradescope runs this once, when the autograder is built.
+const GRADESCOPE_SETUP: &str = r#"#!/usr/bin/env bash
+# Gradescope autograder setup: install Rust and the C libraries the kit links against, then compile the kit
+# once, so that grading a submission compiles only the student's code.
+set -euo pipefail
+apt-get update
+apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev curl ca-certificates iproute2
+curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+source "$HOME/.cargo/env"
+cd /autograder/source
+cargo build --workspace --tests
+"#;
+
+/// Gradescope runs this for every submission.
+const GRADESCOPE_RUN: &str = r#"#!/usr/bin/env bash
+# Grades /autograder/submission with the kit's own grader and writes Gradescope's results.json.
+set -euo pipefail
+source "$HOME/.cargo/env"
+root="${AUTOGRADER_ROOT:-/autograder}"
+mkdir -p "$root/results"
+cd "$root/source"
+cargo xtask grade "$root/submission" --single --gradescope-results "$root/results/results.json"
+"#;
+
+/// GitHub Classroom: grade every push with the kit's grader and report the points.
+const CLASSROOM_WORKFLOW: &str = r#"# Grades each push with the kit's grader (`cargo xtask grade`) and reports the points to GitHub Classroom.
+# Students can change files in their own repository, this one included: the points shown here are feedback.
+# The grade of record comes from the instructor's own `cargo xtask grade` on the collected repositories,
+# which always uses the kit's pristine tests.
+name: Autograding Tests
+on:
+  - push
+  - repository_dispatch
+  - workflow_dispatch
+permissions:
+  checks: write
+  actions: read
+  contents: read
+jobs:
+  run-autograding-tests:
+    name: Autograding Tests
+    runs-on: ubuntu-latest
+    if: github.actor != 'github-classroom[bot]'
+    steps:
+      - name: Check out the code
+        uses: actions/checkout@v4
+      - name: Grade with the kit's grader
+        id: kit
+        run: |
+          cargo xtask grade . --single --out grades --github-classroom grades/github-classroom.json
+          echo "result=$(base64 -w0 grades/github-classroom.json)" >> "$GITHUB_OUTPUT"
+      - name: Report the points
+        uses: classroom-resources/autograding-grading-reporter@v1
+        env:
+          KIT_RESULTS: "${{ steps.kit.outputs.result }}"
+        with:
+          runners: kit
+"#;
