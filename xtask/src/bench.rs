@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: measures what a student waits for.
+//! `cargo xtask bench loop`: measures what a student waits for.
 //!
 //! The loop: a student edits `src/lib.rs` and runs `cargo test -p exNN-...`, again and again. For each
 //! exercise this edits the starter (a new comment line, which makes cargo recompile the crate just as a real

@@ -65,14 +65,23 @@ enum Verb {
     Grade(grade::Options),
     /// Show hint N (default 1) of a chapter: `cargo xtask hint 2`, then `cargo xtask hint 2 2`.
     Hint { chapter: u32, number: Option<usize> },
-    /// Time the student's loop: edit a starter, run its tests; median of several runs per exercise.
-    Bench(bench::Options),
+    /// Measure what people wait for: the student's edit-and-test loop, or grading a class.
+    #[command(subcommand)]
+    Bench(BenchTarget),
     /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
     #[command(hide = true)]
     MdbookPreprocessor {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Edit a starter and run its tests, as a student does; median of several runs per exercise.
+    Loop(bench::Options),
+    /// Grade a generated class of 30 submissions, and a sample of them the naive way, side by side.
+    Grade(grade::bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -107,7 +116,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Grade(options) => grade::run(&root, &options),
         Verb::Export(target) => export::run(&root, &target),
         Verb::Hint { chapter, number } => hint(&root, chapter, number.unwrap_or(1)),
-        Verb::Bench(options) => bench::run(&root, &options),
+        Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
+        Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
     }
 }

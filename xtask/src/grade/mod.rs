@@ -6,6 +6,7 @@
 //! once for a whole class; the next submission builds while the previous one's tests run, so both cores work.
 //! The results are written by the grader itself, after every student process is gone.
 
+pub mod bench;
 mod build;
 pub mod formats;
 mod integrity;
