@@ -22,13 +22,16 @@ pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 /// What the `welcome` event carries.
 pub const WELCOME: &str = "welcome";
 
+// ANCHOR: app
 /// Chapter 1's routes, the Socket.IO layer, and the browser client's route.
 pub fn app() -> Router {
     // TODO: create the layer with `SocketIo::new_layer()`, register `on_connect` for "/", and build the
     // router: `/`, `/health`, then `.layer(...)`, then the route for `/socket.io/socket.io.js`.
     todo!("chapter 4, section \"Mounting Socket.IO on axum\": build the app")
 }
+// ANCHOR_END: app
 
+// ANCHOR: on_connect
 /// Runs once for every socket that connects to the namespace `/`.
 #[allow(dead_code, reason = "unused until `app` registers it")]
 async fn on_connect(socket: SocketRef) {
@@ -36,3 +39,4 @@ async fn on_connect(socket: SocketRef) {
     let _ = socket;
     todo!("chapter 4, section \"Events over the connection\": greet and echo")
 }
+// ANCHOR_END: on_connect

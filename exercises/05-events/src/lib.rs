@@ -23,6 +23,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 /// The page: a form that emits `chat message` with an acknowledgement, and a list of received messages.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+// ANCHOR: types
 /// The longest message accepted, in characters (not bytes: "é" is one character, two bytes).
 pub const MAX_TEXT_CHARS: usize = 500;
 
@@ -54,6 +55,7 @@ impl Ack {
         Ack { ok: false, error: Some(reason.to_owned()) }
     }
 }
+// ANCHOR_END: types
 
 /// Chapter 4's app; `on_connect` now registers this chapter's listeners.
 pub fn app() -> Router {
@@ -66,19 +68,24 @@ pub fn app() -> Router {
         .route("/socket.io/socket.io.js", get(runner::socket_io_client))
 }
 
+// ANCHOR: validate
 /// The text to send on, trimmed; or why the message is refused.
 pub fn validate(message: ChatMessage) -> Result<String, &'static str> {
     // TODO: trim the text; refuse it if empty (EMPTY) or longer than MAX_TEXT_CHARS characters (TOO_LONG).
     let _ = message;
     todo!("chapter 5, section \"Typed payloads\": validate a message")
 }
+// ANCHOR_END: validate
 
+// ANCHOR: on_connect
 async fn on_connect(socket: SocketRef) {
     // TODO: register `on_chat_message` for "chat message" and `on_ping` for "ping".
     let _ = socket;
     todo!("chapter 5, section \"Listening for an event\": register the listeners")
 }
+// ANCHOR_END: on_connect
 
+// ANCHOR: listeners
 /// `chat message`: validate, send the text back to the sender, acknowledge.
 #[allow(dead_code, reason = "unused until `on_connect` registers it")]
 async fn on_chat_message(socket: SocketRef, TryData(message): TryData<ChatMessage>, ack: AckSender) {
@@ -95,3 +102,4 @@ async fn on_ping(ack: AckSender) {
     let _ = ack;
     todo!("chapter 5, section \"Acknowledgements\": answer a ping")
 }
+// ANCHOR_END: listeners

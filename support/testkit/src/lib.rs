@@ -8,12 +8,15 @@
 //! - [`http`] is a deliberately small HTTP/1.1 client, so a test can show exactly what goes over the wire;
 //! - [`ws`] wraps a WebSocket client whose every receive has a timeout;
 //! - `sio` (feature `socketio`) does the same for a Socket.IO client;
+//! - `reference` (feature `reference-server`) is a finished chat server, for the tests of a client;
 //! - [`html::outline`] reduces a page to its element structure, for snapshots that survive a reworded sentence;
 //! - [`Section`] names the part of the book that explains a behaviour, so a failing test says where to read.
 
 pub mod html;
 pub mod http;
 mod lesson;
+#[cfg(feature = "reference-server")]
+pub mod reference;
 mod server;
 #[cfg(feature = "socketio")]
 pub mod sio;

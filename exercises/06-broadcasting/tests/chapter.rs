@@ -1,0 +1,318 @@
+//! Chapter 6's graded tests: `cargo test -p ex06-broadcasting`.
+//!
+//! Each test starts your `app()` on a free port and connects several real Socket.IO clients to it, each with
+//! a name in its handshake's auth. The clients read what arrives in order, so a test can say "the next thing
+//! bob hears is ...": that is how a test proves something did *not* arrive, without waiting for nothing.
+
+// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex06_broadcasting as chapter;
+#[cfg(feature = "solution")]
+use sol06_broadcasting as chapter;
+
+use serde_json::{Value, json};
+use testkit::sio::{self, Options, Received, SioClient};
+use testkit::ws::{self, WsClient};
+use testkit::{Chapter, Section, TestServer};
+
+const CHAPTER: Chapter = Chapter { number: 6, title: "Broadcasting", page: "book/src/06-broadcasting.md" };
+const EVERYONE: Section = CHAPTER.section("Everyone, including the sender");
+const OTHERS: Section = CHAPTER.section("Everyone but the sender");
+const JOINING: Section = CHAPTER.section("Joining and leaving");
+const MID_BROADCAST: Section = CHAPTER.section("A client leaving mid-broadcast");
+
+/// Connects a client that calls itself `name` (the handshake's auth is `{"name": name}`).
+async fn join(server: &TestServer, name: &str, section: Section) -> SioClient {
+    let options = Options { auth: Some(json!({ "name": name })), ..Options::default() };
+    sio::connect_with(server.address(), options, section).await
+}
+
+fn is_notice(received: &Received) -> bool {
+    received.event == "user joined" || received.event == "user left"
+}
+
+/// Waits for the next `chat message`, passing over join and leave notices (other tests check those).
+async fn next_post(client: &mut SioClient, what: &str, section: Section) -> Value {
+    loop {
+        let received = client.next_event(what).await;
+        if is_notice(&received) {
+            continue;
+        }
+        assert_eq!(
+            received.event, "chat message",
+            "waited for {what} (event \"chat message\") but the next event was {:?} with {}.\nRead: {section}",
+            received.event, received.data
+        );
+        return received.data;
+    }
+}
+
+/// Waits for the next event that is not a `user joined` notice.
+async fn next_besides_joins(client: &mut SioClient, what: &str) -> Received {
+    loop {
+        let received = client.next_event(what).await;
+        if received.event != "user joined" {
+            return received;
+        }
+    }
+}
+
+fn post(name: &str, text: &str) -> Value {
+    json!({ "name": name, "text": text })
+}
+
+/// A Socket.IO packet of the namespace `/`, as a raw client sees it.
+#[derive(Debug, PartialEq)]
+enum Packet {
+    /// `42[...]`: an event, its name and arguments.
+    Event(Value),
+    /// `43ID[...]`: the acknowledgement of the event with that id, its arguments.
+    Ack(u64, Value),
+    /// Anything else, as it came.
+    Other(String),
+}
+
+/// A Socket.IO client written by hand over a plain WebSocket: every packet the server sends is one
+/// WebSocket message, so the test sees exactly what arrives, in order (chapter 4 shows the packets).
+struct RawClient {
+    socket: WsClient,
+}
+
+impl RawClient {
+    async fn join(server: &TestServer, name: &str, section: Section) -> RawClient {
+        let socket = ws::connect(server.address(), "/socket.io/?EIO=4&transport=websocket", section).await;
+        let mut client = RawClient { socket };
+        let open = client.next_text("the Engine.IO open packet, 0{...}").await;
+        assert!(open.starts_with('0'), "the server opens the session with 0{{...}}, got {open:?}.\nRead: {section}");
+        // Socket.IO's CONNECT to the namespace "/", with the auth payload.
+        client.socket.send_text(format!("40{}", json!({ "name": name }))).await;
+        let connected = client.next_text("the namespace's CONNECT answer, 40{...}").await;
+        assert!(
+            connected.starts_with("40{"),
+            "the server accepts the socket with 40{{...}}, got {connected:?}.\nRead: {section}"
+        );
+        client
+    }
+
+    /// The next WebSocket message, after answering the server's Engine.IO pings (`2`) with pongs (`3`).
+    async fn next_text(&mut self, what: &str) -> String {
+        loop {
+            let text = self.socket.expect_text(what).await;
+            if text != "2" {
+                return text;
+            }
+            self.socket.send_text("3").await;
+        }
+    }
+
+    /// Sends `42ID[event, data]`: an event that asks for an acknowledgement with that id.
+    async fn emit_with_ack(&mut self, id: u64, event_and_data: Value) {
+        self.socket.send_text(format!("42{id}{event_and_data}")).await;
+    }
+
+    /// The next packet, passing over join and leave notices.
+    async fn next_packet(&mut self, what: &str) -> Packet {
+        loop {
+            let text = self.next_text(what).await;
+            let packet = parse_packet(&text);
+            let is_notice = matches!(&packet, Packet::Event(event)
+                if event[0] == "user joined" || event[0] == "user left");
+            if !is_notice {
+                return packet;
+            }
+        }
+    }
+}
+
+fn parse_packet(text: &str) -> Packet {
+    let other = || Packet::Other(text.to_owned());
+    let (kind, rest) = match text.strip_prefix("42") {
+        Some(rest) => ('2', rest),
+        None => match text.strip_prefix("43") {
+            Some(rest) => ('3', rest),
+            None => return other(),
+        },
+    };
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let Ok(data) = serde_json::from_str::<Value>(&rest[digits..]) else { return other() };
+    match (kind, rest[..digits].parse::<u64>()) {
+        ('2', _) if digits == 0 => Packet::Event(data),
+        ('3', Ok(id)) => Packet::Ack(id, data),
+        _ => other(),
+    }
+}
+
+#[tokio::test]
+async fn a_message_reaches_everyone_including_the_sender() {
+    let server = TestServer::start(chapter::app()).await;
+    // alice speaks Socket.IO by hand, so that the test sees each of her packets in the order it arrives.
+    let mut alice = RawClient::join(&server, "alice", EVERYONE).await;
+    let mut bob = join(&server, "bob", EVERYONE).await;
+    let mut carol = join(&server, "carol", EVERYONE).await;
+
+    let sent = [("hello", "hello"), ("how is everyone?", "how is everyone?"), ("  trimmed  ", "trimmed")];
+    for (id, (text, trimmed)) in (1..).zip(sent) {
+        alice.emit_with_ack(id, json!(["chat message", { "text": text }])).await;
+        let first = alice.next_packet(&format!("alice's own message {text:?}, back from the server")).await;
+        assert_eq!(
+            first,
+            Packet::Event(json!(["chat message", post("alice", trimmed)])),
+            "the sender gets its own message back, as {{\"name\", \"text\"}} with the text trimmed, and *before* the \
+             acknowledgement: emit to everyone (`io.emit`), then `ack.send(...)`.\nRead: {EVERYONE}"
+        );
+        let second = alice.next_packet(&format!("the acknowledgement of {text:?}")).await;
+        assert_eq!(
+            second,
+            Packet::Ack(id, json!([{ "ok": true }])),
+            "after her message, alice gets its acknowledgement, {{\"ok\": true}}.\nRead: {EVERYONE}"
+        );
+    }
+    for (name, client) in [("bob", &mut bob), ("carol", &mut carol)] {
+        for (text, trimmed) in sent {
+            let data = next_post(client, &format!("alice's message {text:?}, at {name}"), EVERYONE).await;
+            assert_eq!(
+                data,
+                post("alice", trimmed),
+                "{name} gets alice's messages in the order she sent them, as {{\"name\", \"text\"}}.\nRead: {EVERYONE}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_others_hear_of_a_newcomer_but_the_newcomer_does_not() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, "alice", OTHERS).await;
+    let mut bob = join(&server, "bob", OTHERS).await;
+    let joined = alice.expect_event("user joined", "the notice that bob joined, at alice").await;
+    assert_eq!(
+        joined,
+        json!({ "name": "bob" }),
+        "alice hears of bob first: `user joined` {{\"name\": \"bob\"}}, and nothing about herself.\nRead: {OTHERS}"
+    );
+
+    // A client that gives no name is "anonymous". The next thing bob hears must be about it: had bob been told
+    // of his own arrival, that notice would have come first.
+    let mut nameless = sio::connect(server.address(), OTHERS).await;
+    for (name, client) in [("alice", &mut alice), ("bob", &mut bob)] {
+        let received = client.next_event(&format!("the notice that a nameless client joined, at {name}")).await;
+        assert_eq!(
+            (received.event.as_str(), &received.data),
+            ("user joined", &json!({ "name": "anonymous" })),
+            "the next thing {name} hears is that \"anonymous\" joined; a newcomer is never told of its own \
+             arrival (`socket.broadcast()` is everyone but this socket).\nRead: {OTHERS}"
+        );
+    }
+
+    // And the nameless client's first event is dave's arrival, not its own.
+    let _dave = join(&server, "dave", OTHERS).await;
+    for (name, client) in [("alice", &mut alice), ("bob", &mut bob), ("the nameless client", &mut nameless)] {
+        let received = client.next_event(&format!("the notice that dave joined, at {name}")).await;
+        assert_eq!(
+            (received.event.as_str(), &received.data),
+            ("user joined", &json!({ "name": "dave" })),
+            "the next thing {name} hears is that dave joined.\nRead: {OTHERS}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_is_announced_to_the_others() {
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, "alice", JOINING).await;
+    let bob = join(&server, "bob", JOINING).await;
+    let mut carol = join(&server, "carol", JOINING).await;
+
+    bob.disconnect().await;
+    for (name, client) in [("alice", &mut alice), ("carol", &mut carol)] {
+        let received = next_besides_joins(client, &format!("the notice that bob left, at {name}")).await;
+        assert_eq!(
+            (received.event.as_str(), &received.data),
+            ("user left", &json!({ "name": "bob" })),
+            "when bob disconnects, {name} hears `user left` {{\"name\": \"bob\"}} (`socket.on_disconnect`).\nRead: {JOINING}"
+        );
+    }
+
+    carol.disconnect().await;
+    let received = next_besides_joins(&mut alice, "the notice that carol left, at alice").await;
+    assert_eq!(
+        (received.event.as_str(), &received.data),
+        ("user left", &json!({ "name": "carol" })),
+        "each departure is announced once, with the name of the one who left.\nRead: {JOINING}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_leaving_mid_broadcast_breaks_nobody() {
+    const BURST: usize = 50;
+    let server = TestServer::start(chapter::app()).await;
+    let mut alice = join(&server, "alice", MID_BROADCAST).await;
+    let mut bob = join(&server, "bob", MID_BROADCAST).await;
+    let mut carol = join(&server, "carol", MID_BROADCAST).await;
+
+    // alice sends 50 messages, one after another; carol leaves as soon as the tenth reaches her.
+    let burst = async {
+        for n in 1..=BURST {
+            let ack = alice.emit_with_ack("chat message", json!({ "text": format!("message {n}") })).await;
+            assert_eq!(
+                ack,
+                json!({ "ok": true }),
+                "message {n} of {BURST} was refused, while carol was leaving: her departure is no error of \
+                 alice's, and the server answers alice as usual.\nRead: {MID_BROADCAST}"
+            );
+        }
+    };
+    let leave = async {
+        loop {
+            let data = next_post(&mut carol, "alice's first ten messages, at carol", MID_BROADCAST).await;
+            if data == post("alice", "message 10") {
+                break;
+            }
+        }
+        carol.disconnect().await;
+    };
+    tokio::join!(burst, leave);
+
+    for (name, client) in [("bob", &mut bob), ("alice", &mut alice)] {
+        for n in 1..=BURST {
+            let data = next_post(client, &format!("message {n} of {BURST}, at {name}"), MID_BROADCAST).await;
+            assert_eq!(
+                data,
+                post("alice", &format!("message {n}")),
+                "{name} gets all {BURST} messages, in order, even though carol left in the middle of them.\n\
+                 Read: {MID_BROADCAST}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn invalid_messages_are_still_acknowledged_with_the_reason() {
+    let server = TestServer::start(chapter::app()).await;
+    let alice = join(&server, "alice", EVERYONE).await;
+    let mut bob = join(&server, "bob", EVERYONE).await;
+
+    let refused = [
+        (json!({ "text": "   " }), chapter::EMPTY),
+        (json!({ "text": "x".repeat(chapter::MAX_TEXT_CHARS + 1) }), chapter::TOO_LONG),
+        (json!({ "txt": "a typo in the field's name" }), chapter::MALFORMED),
+        (json!(42), chapter::MALFORMED),
+    ];
+    for (payload, reason) in refused {
+        let ack = alice.emit_with_ack("chat message", payload.clone()).await;
+        assert_eq!(
+            ack,
+            json!({ "ok": false, "error": reason }),
+            "chapter 5's checks still hold: {payload} is refused, and the acknowledgement says why.\nRead: {EVERYONE}"
+        );
+    }
+    // 500 characters are allowed, however many bytes they take.
+    let longest = "é".repeat(chapter::MAX_TEXT_CHARS);
+    let ack = alice.emit_with_ack("chat message", json!({ "text": longest })).await;
+    assert_eq!(ack, json!({ "ok": true }), "a message of exactly 500 characters is accepted.\nRead: {EVERYONE}");
+
+    // The refused messages went nowhere: the first message bob hears is the accepted one.
+    let data = next_post(&mut bob, "the one accepted message, at bob", EVERYONE).await;
+    assert_eq!(data, post("alice", &longest), "a refused message is sent to nobody.\nRead: {EVERYONE}");
+}

@@ -1,0 +1,423 @@
+//! Chapter 7's graded tests: `cargo test -p ex07-rust-client`.
+//!
+//! Each test runs your program, as a user would: with arguments, lines on its standard input, and a chat
+//! server to talk to (a finished one, from the test support, speaking chapter 6's protocol). A second client,
+//! the "observer", sits in the chat and checks what your program sends; your program's output is compared
+//! with snapshots in `tests/snapshots/`, the server's address and port replaced by `[address]`.
+
+// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours, and so is the program. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex07_rust_client as chapter;
+#[cfg(feature = "solution")]
+use sol07_rust_client as chapter;
+
+#[cfg(not(feature = "solution"))]
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex07-rust-client");
+#[cfg(feature = "solution")]
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol07-rust-client");
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testkit::sio::{self, Options, SioClient};
+use testkit::{Chapter, Section, TestServer, WAIT, reference, within};
+use tokio::sync::{mpsc, oneshot};
+use wait_timeout::ChildExt;
+
+const CHAPTER: Chapter = Chapter { number: 7, title: "A client in Rust", page: "book/src/07-rust-client.md" };
+const PROGRAM_TOO: Section = CHAPTER.section("A client is a program too");
+const CONNECTING: Section = CHAPTER.section("Connecting");
+const SENDING: Section = CHAPTER.section("Sending lines");
+const PRINTING: Section = CHAPTER.section("Printing events");
+const UNREACHABLE: Section = CHAPTER.section("When the server is not there");
+
+/// The longest a whole run of the program may take: connecting, a few messages, disconnecting.
+const RUN_LIMIT: Duration = Duration::from_secs(10);
+
+/// How the program ended, and what it wrote.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    /// Both outputs, for failure messages.
+    fn transcript(&self) -> String {
+        format!("--- its standard output:\n{}--- its standard error:\n{}---", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the program to its end with `input` on its standard input, as `echo ... | program ARGS` would.
+///
+/// assert_cmd runs it on a thread of its own (the test's thread keeps serving the chat server meanwhile) and
+/// kills it if it runs longer than [`RUN_LIMIT`].
+async fn run_to_end(args: &[&str], input: &str, section: Section) -> Finished {
+    let mut command = assert_cmd::Command::new(PROGRAM);
+    command.args(args).write_stdin(input.to_owned()).timeout(RUN_LIMIT);
+    let started = Instant::now();
+    let output = match tokio::task::spawn_blocking(move || command.output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => panic!("the test could not run {PROGRAM}: {error}"),
+        Err(error) => panic!("the test's runner thread failed: {error}"),
+    };
+    let finished = Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        started.elapsed() < RUN_LIMIT,
+        "the program was still running after {RUN_LIMIT:?} and was stopped. At the end of its input it should \
+         disconnect and exit; an unreachable server should be reported within seconds.\n{}\nRead: {section}",
+        finished.transcript()
+    );
+    finished
+}
+
+/// Checks the exit code, showing everything the program wrote if it is not the expected one.
+fn assert_exit(finished: &Finished, code: i32, meaning: &str, section: Section) {
+    assert_eq!(
+        finished.status.code(),
+        Some(code),
+        "the program should exit with {code} ({meaning}); it ended with {}. (101 is a panic: a `todo!()`?)\n{}\n\
+         Read: {section}",
+        finished.status,
+        finished.transcript()
+    );
+}
+
+fn url(server: &TestServer) -> String {
+    format!("http://{}", server.address())
+}
+
+/// `output` with the server's address and port replaced, so that a snapshot is the same on every run.
+fn redacted(output: &str, server: &TestServer) -> String {
+    output.replace(&server.address().to_string(), "[address]")
+}
+
+/// Checks the program's whole standard output, line by line, against what it should print.
+fn assert_printed(finished: &Finished, server: &TestServer, expected: &[&str], section: Section) {
+    let printed = redacted(&finished.stdout, server);
+    let printed: Vec<&str> = printed.lines().collect();
+    assert_eq!(
+        printed,
+        expected,
+        "the program's standard output, line by line (the server's address shown as [address]), is not what it \
+         should be.\n{}\nRead: {section}",
+        finished.transcript()
+    );
+}
+
+/// A second client in the chat, the one that checks what the program under test sends.
+async fn observer(server: &TestServer, section: Section) -> SioClient {
+    let options = Options { auth: Some(json!({ "name": "observer" })), ..Options::default() };
+    sio::connect_with(server.address(), options, section).await
+}
+
+/// What the observer hears next, as `(event, data)`.
+async fn hears(observer: &mut SioClient, what: &str) -> (String, Value) {
+    let received = observer.next_event(what).await;
+    (received.event, received.data)
+}
+
+fn said(name: &str, text: &str) -> (String, Value) {
+    ("chat message".to_owned(), json!({ "name": name, "text": text }))
+}
+
+fn notice(event: &str, name: &str) -> (String, Value) {
+    (event.to_owned(), json!({ "name": name }))
+}
+
+#[tokio::test]
+async fn sends_each_line_and_exits_at_end_of_input() {
+    let server = reference::chat_server().await;
+    let mut observer = observer(&server, SENDING).await;
+
+    let url = url(&server);
+    let input = "hello\n\n   \nhow is everyone?\nbye for now\n";
+    let finished = run_to_end(&["--name", "cli", "--url", &url], input, SENDING).await;
+    assert_exit(&finished, 0, "the input ended and every line was answered", PROGRAM_TOO);
+
+    let expected = [
+        notice("user joined", "cli"),
+        said("cli", "hello"),
+        said("cli", "how is everyone?"),
+        said("cli", "bye for now"),
+        notice("user left", "cli"),
+    ];
+    for (n, expected) in expected.into_iter().enumerate() {
+        let heard = hears(&mut observer, &format!("event {} of the program's visit", n + 1)).await;
+        assert_eq!(
+            heard,
+            expected,
+            "the observer hears the program join, say each non-blank line in order as `chat message` \
+             {{\"text\": LINE}}, and leave.\n{}\nRead: {SENDING}",
+            finished.transcript()
+        );
+    }
+    // The program sees its own messages too: the server sends them to everyone.
+    let expected = ["connected to http://[address] as cli", "cli: hello", "cli: how is everyone?", "cli: bye for now"];
+    assert_printed(&finished, &server, &expected, PRINTING);
+    insta::assert_snapshot!("sends_each_line", redacted(&finished.stdout, &server));
+}
+
+#[tokio::test]
+async fn prints_what_others_say_as_it_happens() {
+    let server = reference::chat_server().await;
+    let url = url(&server);
+    let mut program = Running::start(&["--name", "cli", "--url", &url]);
+
+    let connected = program.expect_line("the line \"connected to URL as NAME\"", CONNECTING).await;
+    assert_eq!(
+        connected,
+        format!("connected to {url} as cli"),
+        "once the server has accepted the socket, the program says so, in one line.\nRead: {CONNECTING}"
+    );
+
+    // Only now is the program surely in the chat (the Connect callback came): the observer joins and talks.
+    let observer = observer(&server, PRINTING).await;
+    let joined = program.expect_line("the notice that the observer joined", PRINTING).await;
+    assert_eq!(
+        joined, "* observer joined",
+        "`user joined` {{\"name\": NAME}} is printed as \"* NAME joined\".\nRead: {PRINTING}"
+    );
+
+    // Texts come from other people: a line break or a terminal escape must not reach the terminal as such.
+    let messages = [
+        ("hello from the observer", "observer: hello from the observer"),
+        ("two\nlines", r"observer: two\nlines"),
+        ("\u{1b}[2Jdid the screen clear?", r"observer: \u{1b}[2Jdid the screen clear?"),
+    ];
+    for (text, shown) in messages {
+        let ack = observer.emit_with_ack("chat message", json!({ "text": text })).await;
+        assert_eq!(ack, json!({ "ok": true }), "the reference server refused {text:?}: a bug in the test support");
+        let line = program.expect_line(&format!("the observer's message {text:?}"), PRINTING).await;
+        assert_eq!(
+            line, shown,
+            "`chat message` {{\"name\", \"text\"}} is printed as \"NAME: TEXT\" on one line, its control characters \
+             written out by `printable`.\nRead: {PRINTING}"
+        );
+    }
+    observer.disconnect().await;
+    let left = program.expect_line("the notice that the observer left", PRINTING).await;
+    assert_eq!(
+        left, "* observer left",
+        "`user left` {{\"name\": NAME}} is printed as \"* NAME left\".\nRead: {PRINTING}"
+    );
+
+    // End of input: the program leaves on its own.
+    let finished = program.finish(PROGRAM_TOO).await;
+    assert_exit(&finished, 0, "the input ended", PROGRAM_TOO);
+    let expected = ["connected to http://[address] as cli", "* observer joined"]
+        .into_iter()
+        .chain(messages.iter().map(|(_, shown)| *shown))
+        .chain(["* observer left"])
+        .collect::<Vec<_>>();
+    assert_printed(&finished, &server, &expected, PRINTING);
+    insta::assert_snapshot!("prints_what_others_say", redacted(&finished.stdout, &server));
+}
+
+#[tokio::test]
+async fn a_rejected_line_is_reported_and_the_client_carries_on() {
+    let server = reference::chat_server().await;
+    let mut observer = observer(&server, SENDING).await;
+
+    let url = url(&server);
+    let too_long = "x".repeat(reference::MAX_TEXT_CHARS + 1);
+    let input = format!("first\n{too_long}\nlast\n");
+    let finished = run_to_end(&["--name", "cli", "--url", &url], &input, SENDING).await;
+    assert_exit(&finished, 0, "a refused line is the server's answer, not a failure", SENDING);
+
+    let expected = [notice("user joined", "cli"), said("cli", "first"), said("cli", "last")];
+    for (n, expected) in expected.into_iter().enumerate() {
+        let heard = hears(&mut observer, &format!("event {} of the program's visit", n + 1)).await;
+        assert_eq!(
+            heard,
+            expected,
+            "after a refused line, the program carries on with the next one.\n{}\nRead: {SENDING}",
+            finished.transcript()
+        );
+    }
+    let rejected = format!("! rejected: {}", reference::TOO_LONG);
+    let expected = ["connected to http://[address] as cli", "cli: first", &rejected, "cli: last"];
+    assert_printed(&finished, &server, &expected, SENDING);
+    insta::assert_snapshot!("a_rejected_line", redacted(&finished.stdout, &server));
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_reported_in_one_line() {
+    // A port that was free a moment ago and has nobody listening now: connecting to it is refused at once.
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("the test could not bind a port on 127.0.0.1");
+    let address = listener.local_addr().expect("a bound listener has an address");
+    drop(listener);
+    let url = format!("http://{address}");
+
+    let finished = run_to_end(&["--name", "cli", "--url", &url], "never sent\n", UNREACHABLE).await;
+    assert_exit(&finished, 1, "the conventional \"it failed\"; 2 is for wrong arguments", UNREACHABLE);
+    let prefix = format!("error: cannot connect to {url}: ");
+    let lines: Vec<&str> = finished.stderr.lines().collect();
+    let [line] = lines.as_slice() else {
+        panic!(
+            "the standard error should hold one line, \"{prefix}REASON\"; it holds {}.\n{}\nRead: {UNREACHABLE}",
+            lines.len(),
+            finished.transcript()
+        );
+    };
+    let reason = line.strip_prefix(&prefix).unwrap_or_else(|| {
+        panic!("the line should start with {prefix:?}.\n{}\nRead: {UNREACHABLE}", finished.transcript())
+    });
+    assert!(
+        !reason.trim().is_empty() && !reason.contains("EngineIO Error"),
+        "REASON should say what happened (\"Connection refused ...\"), not just that something did: {reason:?}.\n\
+         Read: {UNREACHABLE}"
+    );
+    assert!(
+        finished.stdout.is_empty(),
+        "nothing was connected, so nothing goes to the standard output.\n{}\nRead: {UNREACHABLE}",
+        finished.transcript()
+    );
+    // The reason's wording is the operating system's ("Connection refused (os error 111)" on Linux): the
+    // snapshot keeps the rest of the line.
+    let shape = finished.stderr.replace(reason, "[reason]").replace(&address.to_string(), "[address]");
+    insta::assert_snapshot!("unreachable", shape);
+}
+
+#[tokio::test]
+async fn missing_name_is_a_usage_error() {
+    let program = Path::new(PROGRAM).file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
+    let usage = chapter::usage(program);
+    for args in [&[][..], &["--url", "http://127.0.0.1:3000"][..], &["--name"][..], &["--name", "cli", "--loud"][..]] {
+        let finished = run_to_end(args, "", PROGRAM_TOO).await;
+        assert_exit(&finished, 2, "the usual code for wrong arguments", PROGRAM_TOO);
+        assert!(
+            finished.stderr.starts_with("error: ") && finished.stderr.contains(&usage) && finished.stdout.is_empty(),
+            "with the arguments {args:?}, the program says what is wrong and how to use it, on the standard error \
+             (\"error: ...\", then {usage:?}), and nothing on the standard output.\n{}\nRead: {PROGRAM_TOO}",
+            finished.transcript()
+        );
+    }
+}
+
+/// The program running in the background with its standard input open, for a test that talks to it.
+///
+/// Its output lines are read on threads as they come. Dropping it (a failed assertion, say) kills the program,
+/// so no test leaves one running.
+struct Running {
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    stdout: mpsc::UnboundedReceiver<String>,
+    stdout_so_far: Vec<String>,
+    stderr: Option<oneshot::Receiver<String>>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(PROGRAM)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("the test could not start {PROGRAM}: {error}"));
+        let stdin = child.stdin.take();
+        let (lines, stdout) = mpsc::unbounded_channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let (text, stderr) = oneshot::channel();
+        if let Some(mut err) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut all = Vec::new();
+                let _ = err.read_to_end(&mut all);
+                let _ = text.send(String::from_utf8_lossy(&all).into_owned());
+            });
+        }
+        Running { child: Some(child), stdin, stdout, stdout_so_far: Vec::new(), stderr: Some(stderr) }
+    }
+
+    /// Waits for the program's next line of output.
+    async fn expect_line(&mut self, what: &str, section: Section) -> String {
+        match within(WAIT, &format!("the program to print {what}"), section, self.stdout.recv()).await {
+            Some(line) => {
+                self.stdout_so_far.push(line.clone());
+                line
+            }
+            None => {
+                let stderr = self.stderr_text().await;
+                panic!(
+                    "the program ended (or closed its output) before printing {what}.\n--- it printed:\n{}\n\
+                     --- its standard error:\n{stderr}---\nRead: {section}",
+                    self.stdout_so_far.join("\n")
+                );
+            }
+        }
+    }
+
+    /// Everything the program wrote on its standard error, once it has closed it (that is, ended).
+    async fn stderr_text(&mut self) -> String {
+        let Some(stderr) = self.stderr.take() else { return String::new() };
+        let Some(child) = self.child.as_mut() else { return String::new() };
+        // Still running: stop it, or its standard error never ends.
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+        }
+        tokio::time::timeout(WAIT, stderr).await.ok().and_then(Result::ok).unwrap_or_default()
+    }
+
+    /// Closes the program's standard input (the user's Ctrl-D) and waits for it to end on its own.
+    async fn finish(mut self, section: Section) -> Finished {
+        drop(self.stdin.take());
+        // Its output ends when it exits; whatever it still prints on the way is part of the transcript.
+        while let Some(line) =
+            within(WAIT, "the program to exit at the end of its input", section, self.stdout.recv()).await
+        {
+            self.stdout_so_far.push(line);
+        }
+        let Some(mut child) = self.child.take() else { unreachable!("`finish` consumes the program") };
+        let waited = tokio::task::spawn_blocking(move || {
+            let status = child.wait_timeout(WAIT);
+            if !matches!(status, Ok(Some(_))) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            status
+        })
+        .await;
+        let stderr = match self.stderr.take() {
+            Some(stderr) => tokio::time::timeout(WAIT, stderr).await.ok().and_then(Result::ok).unwrap_or_default(),
+            None => String::new(),
+        };
+        let mut stdout = self.stdout_so_far.join("\n");
+        stdout.push('\n');
+        match waited {
+            Ok(Ok(Some(status))) => Finished { status, stdout, stderr },
+            _ => panic!(
+                "the program closed its output but did not exit within {WAIT:?}.\n--- it printed:\n{stdout}--- its \
+                 standard error:\n{stderr}---\nRead: {section}"
+            ),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Killing is immediate, so this wait is short.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! `cargo run -p sol07-rust-client -- --name alice`, with a chat server (chapter 6's) running on port 3000.
+
+use std::process::ExitCode;
+
+use sol07_rust_client::{parse_args, run, stdin_lines, usage};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let program = env!("CARGO_BIN_NAME");
+    match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => run(args, stdin_lines()).await,
+        Ok(None) => {
+            println!("{}", usage(program));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n{}", usage(program));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A finished chat server, for tests that exercise a *client* (chapter 7 on).
+//!
+//! This is test support, not a chapter's solution: exercises must not depend on solution crates, so a test
+//! that needs a real server to talk to starts this one. It speaks exactly chapter 6's protocol, written as
+//! plainly as possible:
+//!
+//! - a client may send the auth `{"name": "alice"}`; a missing, blank or over-long name becomes `anonymous`;
+//! - on connect, `user joined` `{"name"}` goes to everyone but the newcomer;
+//! - `chat message` `{"text"}` is checked (trimmed, not empty, at most 500 characters); a valid one goes to
+//!   everyone, the sender included, as `chat message` `{"name", "text"}`, and is then acknowledged with
+//!   `{"ok": true}`; anything else is acknowledged with `{"ok": false, "error": REASON}` and goes nowhere;
+//! - on disconnect, `user left` `{"name"}` goes to everyone still connected.
+
+use axum::Router;
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+
+use crate::TestServer;
+
+/// The longest message, in characters (not bytes).
+pub const MAX_TEXT_CHARS: usize = 500;
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+/// The name of a client that gave none.
+pub const ANONYMOUS: &str = "anonymous";
+/// The error acknowledged for a blank message.
+pub const EMPTY: &str = "the message is empty";
+/// The error acknowledged for a message over [`MAX_TEXT_CHARS`].
+pub const TOO_LONG: &str = "the message is longer than 500 characters";
+/// The error acknowledged for a payload that is not `{"text": "..."}`.
+pub const MALFORMED: &str = "expected {\"text\": \"...\"}";
+
+/// Starts the reference chat server on 127.0.0.1, on a free port, for the length of a test.
+pub async fn chat_server() -> TestServer {
+    TestServer::start(app()).await
+}
+
+/// The reference server's router: the Socket.IO layer and its handler for the namespace `/`.
+pub fn app() -> Router {
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", on_connect);
+    Router::new().layer(layer)
+}
+
+async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
+    let name = name_from(auth.ok().as_ref());
+
+    let speaker = name.clone();
+    socket.on("chat message", async move |io: SocketIo, TryData(message): TryData<Value>, ack: AckSender| {
+        let answer = match message.map_err(|_| MALFORMED).and_then(|message| validate(&message)) {
+            Ok(text) => {
+                // Sent before the acknowledgement, so the sender sees its message first. An error here
+                // means some recipient is already gone; the others have their copy.
+                let _ = io.emit("chat message", &json!({ "name": speaker, "text": text })).await;
+                json!({ "ok": true })
+            }
+            Err(reason) => json!({ "ok": false, "error": reason }),
+        };
+        let _ = ack.send(&answer);
+    });
+
+    let leaver = name.clone();
+    socket.on_disconnect(async move |socket: SocketRef| {
+        let _ = socket.broadcast().emit("user left", &json!({ "name": leaver })).await;
+    });
+
+    let _ = socket.broadcast().emit("user joined", &json!({ "name": name })).await;
+}
+
+/// The name in an auth payload `{"name": "..."}`, trimmed, or [`ANONYMOUS`].
+fn name_from(auth: Option<&Value>) -> String {
+    let name = auth.and_then(|auth| auth.get("name")).and_then(Value::as_str).map(str::trim).unwrap_or("");
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS { ANONYMOUS.to_owned() } else { name.to_owned() }
+}
+
+/// The trimmed text of `{"text": "..."}`, or the reason it is refused.
+fn validate(message: &Value) -> Result<String, &'static str> {
+    let text = message.get("text").and_then(Value::as_str).ok_or(MALFORMED)?.trim();
+    if text.is_empty() {
+        Err(EMPTY)
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        Err(TOO_LONG)
+    } else {
+        Ok(text.to_owned())
+    }
+}
