@@ -1,0 +1,169 @@
+// The official Socket.IO client, under node, playing one scenario against a kit server.
+//
+//     node client.mjs URL TRANSPORTS SCENARIO
+//
+// TRANSPORTS is `upgrade` (the client's default: long-polling first, then the upgrade to WebSocket),
+// `polling` (long-polling only) or `websocket` (WebSocket only). SCENARIO names one of the scenarios below.
+//
+// This script only plays its part and reports; the Rust test (tests/node_client.rs) decides what is right.
+// Every observation is one JSON line on stdout: each event a client receives, each acknowledgement, the
+// transport in use. The last line is {"done":true}. On an error, or after LIMIT_MS, it says why on stderr and
+// exits with 1.
+
+import { io } from "socket.io-client";
+
+const LIMIT_MS = 10_000;
+const TRANSPORTS = { upgrade: ["polling", "websocket"], polling: ["polling"], websocket: ["websocket"] };
+
+const [url, mode, scenarioName] = process.argv.slice(2);
+
+function observe(record) {
+  process.stdout.write(`${JSON.stringify(record)}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`client.mjs: ${message}\n`);
+  process.exit(1);
+}
+
+// What the script waits for, for the timeout's message.
+let step = "starting";
+setTimeout(() => fail(`no progress within ${LIMIT_MS} ms while waiting for ${step}`), LIMIT_MS).unref();
+
+// One Socket.IO connection, its received events kept in order so the script can wait for them.
+class Client {
+  constructor(name, auth) {
+    this.name = name;
+    this.received = []; // [{ event, data, taken }]
+    this.waiting = []; // [{ event, resolve }]
+    this.socket = io(url, {
+      transports: TRANSPORTS[mode],
+      auth,
+      forceNew: true, // one Engine.IO connection per client, even in one process
+      reconnection: false, // a dropped connection is an error here, not something to hide
+    });
+    this.socket.onAny((event, ...args) => {
+      const data = args.length > 0 ? args[0] : null;
+      observe({ client: name, event, data });
+      const index = this.waiting.findIndex((waiter) => waiter.event === event);
+      if (index >= 0) {
+        this.waiting.splice(index, 1)[0].resolve(data);
+      } else {
+        this.received.push({ event, data, taken: false });
+      }
+    });
+    // The engine (the Engine.IO connection) exists as soon as io() returns; listening now means nothing is
+    // missed. Its transport is reported when it opens: by the time the socket's `connect` fires, an upgrade
+    // to WebSocket may already have happened.
+    const engine = this.socket.io.engine;
+    engine.once("open", () => observe({ client: name, opened: this.transport() }));
+    this.upgraded = new Promise((resolve) => engine.on("upgrade", resolve));
+    engine.on("upgradeError", (error) => fail(`${name}: the upgrade failed: ${error.message}`));
+    this.socket.on("disconnect", (reason) => {
+      if (reason !== "io client disconnect") fail(`${name} was disconnected: ${reason}`);
+    });
+  }
+
+  transport() {
+    return this.socket.io.engine.transport.name;
+  }
+
+  // Resolves once connected (and, with TRANSPORTS=upgrade, upgraded to WebSocket).
+  async connected() {
+    step = `${this.name} to connect`;
+    await new Promise((resolve) => {
+      if (this.socket.connected) return resolve();
+      this.socket.once("connect", resolve);
+      this.socket.once("connect_error", (error) => fail(`${this.name} could not connect: ${error.message}`));
+    });
+    if (mode === "upgrade") {
+      step = `${this.name} to upgrade to WebSocket`;
+      if (this.transport() !== "websocket") await this.upgraded;
+      observe({ client: this.name, upgraded: this.transport() });
+    }
+  }
+
+  // The data of the next event called `event` not yet waited for (it may have arrived already).
+  next(event) {
+    step = `${this.name} to receive ${JSON.stringify(event)}`;
+    const earlier = this.received.find((item) => item.event === event && !item.taken);
+    if (earlier) {
+      earlier.taken = true;
+      return Promise.resolve(earlier.data);
+    }
+    return new Promise((resolve) => this.waiting.push({ event, resolve }));
+  }
+
+  emit(event, data) {
+    this.socket.emit(event, data);
+  }
+
+  // Emits with an acknowledgement and reports it.
+  async emitWithAck(event, data) {
+    step = `${this.name} to get the acknowledgement of ${JSON.stringify(event)} ${JSON.stringify(data)}`;
+    const ack = await this.socket.timeout(LIMIT_MS).emitWithAck(event, data);
+    observe({ client: this.name, ack: event, sent: data, data: ack });
+    return ack;
+  }
+
+  close() {
+    observe({ client: this.name, transport: this.transport() });
+    this.socket.close();
+  }
+}
+
+const scenarios = {
+  // Chapter 4: the server greets every new socket and echoes what it is sent, whatever JSON it is.
+  async "welcome-echo"() {
+    const solo = new Client("solo");
+    await solo.connected();
+    await solo.next("welcome");
+    solo.emit("echo", { text: "héllo ✓", numbers: [1, 2.5, -3], nested: { ok: true, none: null } });
+    await solo.next("echo");
+    solo.close();
+  },
+
+  // Chapter 5: a chat message is acknowledged and sent back; an empty one is refused with an error
+  // acknowledgement, and the connection lives on.
+  async "acknowledgements"() {
+    const solo = new Client("solo");
+    await solo.connected();
+    await solo.emitWithAck("chat message", { text: "hi" });
+    await solo.next("chat message");
+    await solo.emitWithAck("chat message", { text: "" });
+    await solo.emitWithAck("chat message", { text: "still here" });
+    await solo.next("chat message");
+    solo.close();
+  },
+
+  // Chapter 6: bob is there first; alice joins (bob is told, alice is not), each says something (both hear
+  // both, the sender included), alice leaves (bob is told).
+  async "broadcast"() {
+    const bob = new Client("bob", { name: "bob" });
+    await bob.connected();
+    const alice = new Client("alice", { name: "alice" });
+    await alice.connected();
+    await bob.next("user joined");
+    await alice.emitWithAck("chat message", { text: "hi from alice" });
+    await alice.next("chat message");
+    await bob.next("chat message");
+    await bob.emitWithAck("chat message", { text: "hi from bob" });
+    await alice.next("chat message");
+    await bob.next("chat message");
+    alice.close();
+    await bob.next("user left");
+    bob.close();
+  },
+};
+
+const scenario = scenarios[scenarioName];
+if (!url || !TRANSPORTS[mode] || !scenario) {
+  fail(`usage: node client.mjs URL (upgrade|polling|websocket) (${Object.keys(scenarios).join("|")})`);
+}
+try {
+  await scenario();
+} catch (error) {
+  fail(`${step}: ${error.message ?? error}`);
+}
+observe({ done: true });
+process.exit(0);

@@ -1,0 +1,223 @@
+//! A real browser: headless Chromium, driven through chromedriver, chatting on chapter 6's page.
+//!
+//! The chapters' tests check the server's protocol; only a browser shows that the page, the official
+//! Socket.IO browser client our server serves, and the server work together as a person uses them: type a
+//! line, press Send, and see it appear in every open window, in order, as text and never as markup.
+//!
+//! Each window is its own WebDriver session, so its own Chromium with its own fresh profile: two people, not
+//! two tabs sharing one. Every wait polls the page through WebDriver until an element appears, with a limit;
+//! nothing sleeps for a fixed time.
+//!
+//! Needs chromium, chromedriver and `npm ci` (the page loads socket.io-client from node_modules); without
+//! them the check is reported as skipped, by name (see `interop::harness`).
+
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use interop::Served;
+use interop::chromedriver::Chromedriver;
+use interop::harness::{self, Check};
+use interop::programs::{Need, find_on_path};
+use serde_json::{Value, json};
+
+const NEEDS: &[Need] =
+    &[Need::Program("chromium"), Need::Program("chromedriver"), Need::NpmPackage("socket.io-client")];
+
+/// How long one thing a person would see "at once" may take to appear (a browser on a busy CI machine).
+const WAIT: Duration = Duration::from_secs(10);
+/// The whole check, browsers' start-up included.
+const CHECK_LIMIT: Duration = Duration::from_secs(90);
+
+/// Chromium's flags. Headless, no sandbox (CI runs as root), and none of the background traffic a browser
+/// starts on its own (updates, sync, field trials): it would go to the internet, which this kit never needs,
+/// and on a machine without internet it stalls the start-up.
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+fn main() -> ExitCode {
+    harness::run(vec![Check::new("ch06::two_windows_chat_in_order_and_markup_stays_text", NEEDS, two_windows_chat)])
+}
+
+/// Chapter 6's page in two windows, alice's and bob's: what one sends appears in both, in the order sent; a
+/// message that looks like HTML is shown as exactly those characters and creates no element; a window that
+/// closes is announced in the other.
+fn two_windows_chat() {
+    let served = Served::start(sol06_broadcasting::app());
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    served.runtime.block_on(async {
+        let conversation = conversation(&chromedriver, &served);
+        if tokio::time::timeout(CHECK_LIMIT, conversation).await.is_err() {
+            panic!("the browser check did not finish within {CHECK_LIMIT:?}");
+        }
+    });
+}
+
+async fn conversation(chromedriver: &Chromedriver, served: &Served) {
+    let browsers = Browsers { chromedriver, opened: RefCell::new(Vec::new()) };
+    let outcome = AssertUnwindSafe(async {
+        // alice first, alone: her own message coming back shows that her page is connected.
+        let alice = browsers.open("alice", &served.url("/?name=alice")).await;
+        alice.say("hello").await;
+        alice.wait_for_line("alice: hello").await;
+        let bob = browsers.open("bob", &served.url("/?name=bob")).await;
+        alice.wait_for_line("* bob joined").await;
+        chat(&alice, &bob).await;
+        // bob closes his browser: his socket goes, and the server tells everyone still there.
+        bob.close().await;
+        alice.wait_for_line("* bob left").await;
+    })
+    .catch_unwind()
+    .await;
+    // Whatever happened, every browser is closed before the check ends (and then a panic goes on).
+    browsers.close_all().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn chat(alice: &Window, bob: &Window) {
+    // Alternating senders. Each line is awaited in both windows before the next is sent: Socket.IO orders
+    // the messages of one connection, not those of two people typing at once.
+    let sent = [(alice, "one"), (bob, "two"), (alice, "three")];
+    for (window, text) in sent {
+        window.say(text).await;
+        let line = format!("{}: {text}", window.name);
+        alice.wait_for_line(&line).await;
+        bob.wait_for_line(&line).await;
+    }
+    let in_order = ["alice: one", "bob: two", "alice: three"].map(String::from);
+    for window in [alice, bob] {
+        let lines = window.lines().await;
+        assert!(
+            lines.ends_with(&in_order),
+            "{}'s window should end with {in_order:?}, in that order; it shows {lines:?}",
+            window.name
+        );
+    }
+
+    // Markup in a message is text: `textContent`, never `innerHTML`. Were it parsed, the image would fail to
+    // load, its onerror would open an alert, and the next WebDriver command would fail on the open alert.
+    let markup = "<img src=x onerror=alert(1)>";
+    bob.say(markup).await;
+    let line = format!("bob: {markup}");
+    for window in [alice, bob] {
+        window.wait_for_line(&line).await;
+        assert_eq!(window.lines().await.last(), Some(&line), "{}'s last line, character for character", window.name);
+        let images = window.client.find_all(Locator::Css("img")).await.expect("find img elements");
+        assert!(images.is_empty(), "a message must never create an element: {} found an img", window.name);
+    }
+
+    // Everything alice saw, exactly: her greeting to an empty room, bob arriving, the conversation.
+    assert_eq!(
+        alice.lines().await,
+        ["alice: hello", "* bob joined", "alice: one", "bob: two", "alice: three", &line],
+        "alice's window, line by line"
+    );
+    assert_eq!(bob.lines().await, ["alice: one", "bob: two", "alice: three", &line], "bob's window, line by line");
+}
+
+/// The browsers a check opened, so that all of them are closed however the check ends.
+struct Browsers<'a> {
+    chromedriver: &'a Chromedriver,
+    /// Each session with its fresh profile folder, deleted once the browser is closed.
+    opened: RefCell<Vec<(Client, tempfile::TempDir)>>,
+}
+
+impl Browsers<'_> {
+    /// A new Chromium (a WebDriver session of its own, with a fresh profile) showing `url`.
+    async fn open(&self, name: &'static str, url: &str) -> Window {
+        let profile = tempfile::tempdir().expect("a temporary folder for the browser's profile");
+        let chromium = find_on_path("chromium").expect("chromium is on PATH (the harness checked)");
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object") };
+        // WebDriver over plain HTTP to 127.0.0.1: hyper's HTTP connector, no TLS.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.chromedriver.url())
+            .await
+            .unwrap_or_else(|error| panic!("chromedriver could not start a Chromium for {name}: {error}"));
+        self.opened.borrow_mut().push((client.clone(), profile));
+        if let Err(error) = client.goto(url).await {
+            panic!("{name}'s browser could not load {url}: {error}");
+        }
+        Window { name, client }
+    }
+
+    async fn close_all(&self) {
+        let opened = std::mem::take(&mut *self.opened.borrow_mut());
+        for (client, _profile) in opened {
+            // A session closed already answers with an error, which changes nothing.
+            let _ = client.close().await;
+        }
+    }
+}
+
+/// One person's browser window, showing the chat page.
+struct Window {
+    name: &'static str,
+    client: Client,
+}
+
+impl Window {
+    /// Types `text` into the message field and presses Send, as a person would.
+    async fn say(&self, text: &str) {
+        let input = self.client.find(Locator::Id("input")).await.expect("the page has an #input field");
+        input.send_keys(text).await.expect("typing into #input");
+        let send = self.client.find(Locator::Css("#form button")).await.expect("the form has a Send button");
+        send.click().await.expect("clicking Send");
+    }
+
+    /// Waits until the message list has an item reading exactly `line`.
+    async fn wait_for_line(&self, line: &str) {
+        let xpath = format!("//ul[@id='messages']/li[. = {}]", xpath_literal(line));
+        let found =
+            self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
+        if let Err(error) = found {
+            let shown = self.lines().await;
+            panic!("{}'s window never showed {line:?} ({error}); it shows {shown:?}", self.name);
+        }
+    }
+
+    /// The text of every item of the message list, in order.
+    async fn lines(&self) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll('#messages > li'), (item) => item.textContent);";
+        let lines = self.client.execute(script, Vec::new()).await.expect("reading the message list");
+        serde_json::from_value(lines).expect("a list of strings")
+    }
+
+    /// Ends the WebDriver session: chromedriver closes this Chromium.
+    async fn close(&self) {
+        self.client.clone().close().await.unwrap_or_else(|error| panic!("closing {}'s browser: {error}", self.name));
+    }
+}
+
+/// `text` as an XPath 1.0 string literal, which has no escapes: a text with both quote kinds is spliced
+/// together with `concat()`.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|part| format!("'{part}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}

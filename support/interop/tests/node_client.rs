@@ -1,0 +1,228 @@
+//! The official JavaScript Socket.IO client, under node, against the chapters' reference solutions.
+//!
+//! Each check starts a solution's `app()` on a free port, runs `js/client.mjs` (which imports the npm package
+//! `socket.io-client`, pinned by the kit's package-lock.json) with one scenario and one choice of transports,
+//! and compares what the script observed, line by line, with what the chapter's protocol promises. Every
+//! scenario runs three times: with the client's default (long-polling, then the upgrade to WebSocket), over
+//! long-polling only, and over WebSocket only; the script reports the transport in use, and the checks insist
+//! it is the one asked for.
+//!
+//! Needs node and `npm ci`; without them every check is reported as skipped, by name (see `interop::harness`).
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use axum::Router;
+use interop::Served;
+use interop::harness::{self, Check};
+use interop::process::run_with_limit;
+use interop::programs::Need;
+use serde_json::{Value, json};
+
+const NEEDS: &[Need] = &[Need::Program("node"), Need::NpmPackage("socket.io-client")];
+
+/// The script gives up after 10 s by itself; this is for a script (or node) that hangs all the same.
+const NODE_LIMIT: Duration = Duration::from_secs(20);
+
+fn main() -> ExitCode {
+    // Each chapter's scenario, under all three choices of transports.
+    let scenarios: [(&str, Scenario); 3] = [
+        ("ch04::welcome_and_echo", welcome_and_echo),
+        ("ch05::acknowledgements", acknowledgements),
+        ("ch06::broadcast", broadcast),
+    ];
+    let mut checks = Vec::new();
+    for (name, scenario) in scenarios {
+        for transports in Transports::ALL {
+            checks.push(Check::new(format!("{name}::{}", transports.name()), NEEDS, move || scenario(transports)));
+        }
+    }
+    harness::run(checks)
+}
+
+/// A chapter's checks of what the script observed, under one choice of transports.
+type Scenario = fn(Transports);
+
+/// Which transports the client may use, as socket.io-client's `transports` option.
+#[derive(Debug, Clone, Copy)]
+enum Transports {
+    /// `["polling", "websocket"]`, the default: connect over long-polling, then upgrade.
+    PollingThenWebSocket,
+    /// `["polling"]`.
+    PollingOnly,
+    /// `["websocket"]`.
+    WebSocketOnly,
+}
+
+impl Transports {
+    const ALL: [Transports; 3] = [Transports::PollingThenWebSocket, Transports::PollingOnly, Transports::WebSocketOnly];
+
+    fn name(self) -> &'static str {
+        match self {
+            Transports::PollingThenWebSocket => "polling_then_websocket",
+            Transports::PollingOnly => "polling_only",
+            Transports::WebSocketOnly => "websocket_only",
+        }
+    }
+
+    /// The script's command-line word for it.
+    fn argument(self) -> &'static str {
+        match self {
+            Transports::PollingThenWebSocket => "upgrade",
+            Transports::PollingOnly => "polling",
+            Transports::WebSocketOnly => "websocket",
+        }
+    }
+
+    /// The transport a client's connection opens over: Engine.IO starts with polling unless told otherwise.
+    fn first(self) -> &'static str {
+        match self {
+            Transports::PollingThenWebSocket | Transports::PollingOnly => "polling",
+            Transports::WebSocketOnly => "websocket",
+        }
+    }
+
+    /// The transport in use at the end of a scenario.
+    fn last(self) -> &'static str {
+        match self {
+            Transports::PollingOnly => "polling",
+            Transports::PollingThenWebSocket | Transports::WebSocketOnly => "websocket",
+        }
+    }
+}
+
+/// What the script printed: one JSON object per line, ending with `{"done":true}`.
+struct Observations {
+    lines: Vec<Value>,
+    transports: Transports,
+}
+
+/// Serves `app`, plays `scenario` with node, and returns what the script observed.
+fn play(app: Router, scenario: &str, transports: Transports) -> Observations {
+    let served = Served::start(app);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/client.mjs");
+    let mut node = Command::new("node");
+    node.arg(&script).args([&served.url("/"), transports.argument(), scenario]);
+    let finished = run_with_limit(&mut node, NODE_LIMIT).unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        finished.status.success(),
+        "the node client failed ({}) in scenario {scenario:?} over {}:\n{}\nwhat it observed until then:\n{}",
+        transports.name(),
+        finished.status,
+        finished.stderr.trim(),
+        finished.stdout.trim()
+    );
+    let lines: Vec<Value> = finished
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not a JSON line ({error}): {line:?}")))
+        .collect();
+    assert_eq!(lines.last(), Some(&json!({"done": true})), "the script ends with a done line: {lines:#?}");
+    Observations { lines, transports }
+}
+
+impl Observations {
+    /// The events `client` received, in order, as `(name, first argument)`.
+    fn events(&self, client: &str) -> Vec<(String, Value)> {
+        self.of(client)
+            .filter_map(|line| Some((line.get("event")?.as_str()?.to_owned(), line["data"].clone())))
+            .collect()
+    }
+
+    /// The acknowledgements `client` got, in order, as `(what it sent, the ack's first argument)`.
+    fn acks(&self, client: &str) -> Vec<(Value, Value)> {
+        self.of(client)
+            .filter(|line| line.get("ack").is_some())
+            .map(|line| (line["sent"].clone(), line["data"].clone()))
+            .collect()
+    }
+
+    /// Insists that `client` opened its connection, and ended, over the transports asked for.
+    fn assert_transports(&self, client: &str) {
+        let expected = self.transports;
+        let field = |key: &str| self.of(client).find_map(|line| line.get(key)?.as_str().map(str::to_owned));
+        assert_eq!(field("opened").as_deref(), Some(expected.first()), "{client} opened over: {:#?}", self.lines);
+        match expected {
+            Transports::PollingThenWebSocket => {
+                assert_eq!(field("upgraded").as_deref(), Some("websocket"), "{client} upgraded: {:#?}", self.lines)
+            }
+            _ => assert_eq!(field("upgraded"), None, "no upgrade was allowed: {:#?}", self.lines),
+        }
+        assert_eq!(field("transport").as_deref(), Some(expected.last()), "{client} ended on: {:#?}", self.lines);
+    }
+
+    fn of<'a>(&'a self, client: &'a str) -> impl Iterator<Item = &'a Value> {
+        self.lines.iter().filter(move |line| line["client"] == client)
+    }
+}
+
+fn event(name: &str, data: Value) -> (String, Value) {
+    (name.to_owned(), data)
+}
+
+/// Chapter 4: the server speaks first (`welcome`), and `echo` comes back exactly as sent: the JSON survives
+/// the official client's encoding, socketioxide's decoding and the way back, over each transport.
+fn welcome_and_echo(transports: Transports) {
+    let seen = play(sol04_socket_io::app(), "welcome-echo", transports);
+    seen.assert_transports("solo");
+    // The same value as in client.mjs: a string with non-ASCII characters, numbers, nesting and a null.
+    let sent = json!({"text": "héllo ✓", "numbers": [1, 2.5, -3], "nested": {"ok": true, "none": null}});
+    assert_eq!(
+        seen.events("solo"),
+        [event("welcome", json!(sol04_socket_io::WELCOME)), event("echo", sent)],
+        "chapter 4: first the welcome, then the echo of what the client sent, and nothing else"
+    );
+    assert!(seen.acks("solo").is_empty());
+}
+
+/// Chapter 5: `chat message` is acknowledged, `{"ok": true}`, and comes back to the sender; an empty one is
+/// refused in its acknowledgement, goes nowhere, and the connection carries on.
+fn acknowledgements(transports: Transports) {
+    let seen = play(sol05_events::app(), "acknowledgements", transports);
+    seen.assert_transports("solo");
+    let ok = json!({"ok": true});
+    assert_eq!(
+        seen.acks("solo"),
+        [
+            (json!({"text": "hi"}), ok.clone()),
+            (json!({"text": ""}), json!({"ok": false, "error": sol05_events::EMPTY})),
+            (json!({"text": "still here"}), ok),
+        ],
+        "chapter 5: each chat message is acknowledged, the empty one with the reason it was refused"
+    );
+    assert_eq!(
+        seen.events("solo"),
+        [event("chat message", json!({"text": "hi"})), event("chat message", json!({"text": "still here"}))],
+        "chapter 5: the valid messages come back, the empty one does not"
+    );
+}
+
+/// Chapter 6, with two clients in one node process: bob is there first; alice joins, and bob (not alice) is
+/// told; each says something, and both hear both, the sender included, in the same order; alice leaves, and
+/// bob is told.
+fn broadcast(transports: Transports) {
+    let seen = play(sol06_broadcasting::app(), "broadcast", transports);
+    seen.assert_transports("alice");
+    seen.assert_transports("bob");
+    let from_alice = event("chat message", json!({"name": "alice", "text": "hi from alice"}));
+    let from_bob = event("chat message", json!({"name": "bob", "text": "hi from bob"}));
+    assert_eq!(
+        seen.events("alice"),
+        [from_alice.clone(), from_bob.clone()],
+        "chapter 6: alice hears both messages, her own included, and no notice of her own arrival"
+    );
+    assert_eq!(
+        seen.events("bob"),
+        [
+            event("user joined", json!({"name": "alice"})),
+            from_alice,
+            from_bob,
+            event("user left", json!({"name": "alice"})),
+        ],
+        "chapter 6: bob is told that alice joined, hears both messages, and is told that alice left"
+    );
+    for (client, text) in [("alice", "hi from alice"), ("bob", "hi from bob")] {
+        assert_eq!(seen.acks(client), [(json!({"text": text}), json!({"ok": true}))], "{client}'s acknowledgement");
+    }
+}
