@@ -6,8 +6,9 @@
 //! With `--cold` it also times the whole self-check from an empty target directory: the first build of a
 //! fresh machine.
 //!
-//! All of it happens in a scratch copy of the kit, so the working tree is never touched. The copy shares the
-//! kit's target directory, so dependencies are not rebuilt for the warm loop.
+//! The loop edits the kit's own starters, as a student would, and puts each file back as it was afterwards
+//! (a copy elsewhere would share the target directory and overwrite the kit's own build artifacts). The cold
+//! self-check runs in a scratch copy of the kit with an empty target directory of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -38,8 +39,6 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
         bail!("--runs must be at least 1");
     }
     let manifest = Manifest::load(root)?;
-    let scratch = Scratch::copy_of(root)?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
 
     println!(
         "warm loop: edit src/lib.rs, run `cargo test -p <exercise>`; {} timed runs each, after a warm-up",
@@ -51,16 +50,14 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
         manifest.chapters.iter().filter(|chapter| options.chapter.is_none_or(|number| number == chapter.number))
     {
         let package = chapter.exercise_package();
-        let source = scratch.path.join(&chapter.exercise).join("src").join("lib.rs");
-        let original = std::fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+        let source = Restored::read(&root.join(&chapter.exercise).join("src").join("lib.rs"))?;
         let mut times = Vec::new();
         for run in 0..=options.runs {
-            std::fs::write(&source, format!("{original}\n// bench edit {run}\n"))?;
+            source.write_edited(run)?;
             let started = Instant::now();
             Command::new(crate::cargo::cargo())
                 .args(["test", "--quiet", "--package", &package])
-                .current_dir(&scratch.path)
-                .env("CARGO_TARGET_DIR", &target_dir)
+                .current_dir(root)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -90,6 +87,7 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
     }
 
     if options.cold {
+        let scratch = Scratch::copy_of(root)?;
         let cold_target = scratch.path.join("target-cold");
         println!("\ncold self-check: `cargo xtask check` from an empty target directory (takes minutes)...");
         let started = Instant::now();
@@ -109,6 +107,31 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
 
 fn seconds(duration: Duration) -> String {
     format!("{:.2} s", duration.as_secs_f64())
+}
+
+/// A starter's source file, edited for a run and put back as it was when dropped, whatever happened.
+struct Restored {
+    path: PathBuf,
+    original: String,
+}
+
+impl Restored {
+    fn read(path: &Path) -> Result<Restored> {
+        let original = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Restored { path: path.to_path_buf(), original })
+    }
+
+    /// A new comment line: cargo sees a changed file and recompiles the crate, as after a real edit.
+    fn write_edited(&self, run: usize) -> Result<()> {
+        std::fs::write(&self.path, format!("{}\n// bench edit {run}\n", self.original))
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+impl Drop for Restored {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.original);
+    }
 }
 
 /// A copy of the kit in a temporary folder, deleted when dropped.
