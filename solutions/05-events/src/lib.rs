@@ -78,7 +78,7 @@ async fn on_chat_message(socket: SocketRef, TryData(message): TryData<ChatMessag
         }
         Err(reason) => Ack::error(reason),
     };
-    // Fails only if the client asked for no acknowledgement or has left; neither is an error here.
+    // Fails only if the client has already left: then there is nobody to answer.
     let _ = ack.send(&reply);
 }
 
