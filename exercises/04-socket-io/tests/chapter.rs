@@ -12,7 +12,8 @@ use sol04_socket_io as chapter;
 
 use serde_json::{Value, json};
 use testkit::sio::{self, Options, TransportType};
-use testkit::{Chapter, Section, TestServer, http, ws};
+use testkit::ws::{self, WsClient};
+use testkit::{Chapter, Section, TestServer, http};
 
 const CHAPTER: Chapter = Chapter { number: 4, title: "Socket.IO", page: "book/src/04-socket-io.md" };
 const MOUNTING: Section = CHAPTER.section("Mounting Socket.IO on axum");
@@ -93,16 +94,29 @@ async fn client_upgrades_from_polling_to_websocket() {
     let path = format!("/socket.io/?EIO=4&transport=websocket&sid={sid}");
     let mut socket = ws::connect(server.address(), &path, UPGRADE).await;
     socket.send_text("2probe").await;
-    let probe = socket.expect_text("the answer to the probe, \"3probe\"").await;
+    let probe = next_packet(&mut socket, "the answer to the probe, \"3probe\"").await;
     assert_eq!(probe, "3probe", "the server answers a ping probe with a pong probe.\nRead: {UPGRADE}");
     socket.send_text("5").await; // "upgrade": from now on this session speaks over the WebSocket only
 
     // Socket.IO's CONNECT to the namespace "/", now over the upgraded transport.
     socket.send_text("40").await;
-    let connected = socket.expect_text("the namespace's CONNECT answer, 40{...}").await;
+    let connected = next_packet(&mut socket, "the namespace's CONNECT answer, 40{...}").await;
     assert!(connected.starts_with("40{"), "the server accepts the namespace with 40{{\"sid\":...}}, got {connected:?}.\nRead: {UPGRADE}");
-    let welcome = socket.expect_text("the welcome event as a Socket.IO EVENT packet").await;
+    let welcome = next_packet(&mut socket, "the welcome event as a Socket.IO EVENT packet").await;
     assert_eq!(welcome, format!("42[\"welcome\",{}]", json!(chapter::WELCOME)), "Read: {EVENTS}");
+}
+
+/// The next Engine.IO packet that is not about the connection's health. The server pings (`2`) whenever its
+/// heartbeat says so, the first time right after the handshake, and expects a pong (`3`); `6` is a no-op.
+async fn next_packet(socket: &mut WsClient, what: &str) -> String {
+    loop {
+        let packet = socket.expect_text(what).await;
+        match packet.as_str() {
+            "2" => socket.send_text("3").await,
+            "6" => {}
+            _ => return packet,
+        }
+    }
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ pub struct Options {
     /// How many of them to grade the naive way too (each compiles every dependency: about a minute apiece).
     #[arg(long, default_value_t = 3)]
     naive_sample: usize,
+    /// Keep the generated class and its reports (their folder is printed).
+    #[arg(long)]
+    keep: bool,
 }
 
 /// The kinds of submission the class is made of, in turn.
@@ -60,6 +63,17 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
     let ours_each = ours.as_secs_f64() / options.submissions.max(1) as f64;
     let points: u32 = report.submissions.iter().map(|submission| submission.score()).sum();
     println!("kit grader: {:.1} s for {} submissions = {ours_each:.2} s per submission ({points} points awarded)", ours.as_secs_f64(), options.submissions);
+    // A complete submission is the reference solution: any point it loses is the grader's (or a test's) fault.
+    for submission in report.submissions.iter().filter(|submission| submission.student.ends_with("complete")) {
+        for exercise in &submission.exercises {
+            for test in exercise.tests.iter().filter(|test| test.points < test.max_points) {
+                println!("  {} lost ch{:02} {} ({}): {}", submission.student, exercise.chapter, test.name, test.status.label(), test.message.lines().next().unwrap_or(""));
+            }
+        }
+    }
+    if options.keep {
+        super::write_reports(&report, &work.join("grades"))?;
+    }
 
     let sample = options.naive_sample.min(options.submissions);
     if sample > 0 {
@@ -72,7 +86,11 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
         println!("naive way:  {naive_each:.2} s per submission (mean of {sample}: a fresh copy and target directory each)");
         println!("the kit grader is {:.1}x faster per submission", naive_each / ours_each);
     }
-    let _ = std::fs::remove_dir_all(&work);
+    if options.keep {
+        println!("kept the class and its reports in {}", work.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,8 @@ pub struct Settings {
     kit: PathBuf,
     manifest: Manifest,
     work: PathBuf,
-    target_dir: PathBuf,
+    /// Two target directories, used in turn: see [`Settings::build`].
+    target_dirs: [PathBuf; 2],
     workspace_manifest: String,
     limit: Duration,
 }
@@ -31,20 +32,27 @@ pub struct Built {
 
 impl Settings {
     pub fn new(kit: &Path, manifest: &Manifest, work: &Path, limit: Duration) -> Result<Settings> {
-        // The kit's own target directory: the dependencies a class needs are the ones the kit has compiled.
+        // The kit's own target directory: the dependencies a class needs are the ones the kit has compiled. The
+        // second one, inside it, compiles them once per machine, the first time a class is graded.
         let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
+        let second = target_dir.join("grader");
         Ok(Settings {
             kit: kit.to_path_buf(),
             manifest: manifest.clone(),
             work: work.to_path_buf(),
-            target_dir,
+            target_dirs: [target_dir, second],
             workspace_manifest: submission::workspace_manifest(kit, &manifest.chapters)?,
             limit,
         })
     }
 
     /// Prepares the scratch workspace for one submission and compiles it, carrying on past exercises that fail.
-    pub fn build(&self, student: &str, root: &Path) -> Result<Built> {
+    ///
+    /// `turn` picks the target directory. While one submission's tests run, the next one builds, and it must
+    /// not build into the same directory: every submission's programs land at the same paths there (cargo
+    /// names them by the package's place in its workspace), and a test that runs the exercise's own binary
+    /// (chapter 7's) finds it by that path. So consecutive submissions build into different directories.
+    pub fn build(&self, student: &str, root: &Path, turn: usize) -> Result<Built> {
         let scratch = self.work.join(super::file_name(student));
         let overlays = submission::prepare(&self.kit, &self.manifest, root, &scratch)?;
         std::fs::write(scratch.join("Cargo.toml"), &self.workspace_manifest)?;
@@ -59,7 +67,7 @@ impl Settings {
         let mut child = Command::new(cargo::cargo())
             .args(["build", "--tests", "--keep-going", "--offline", "--message-format=json"])
             .current_dir(&scratch)
-            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .env("CARGO_TARGET_DIR", &self.target_dirs[turn % 2])
             // One-off builds gain nothing from incremental caches, which would only fill the disk.
             .env("CARGO_INCREMENTAL", "0")
             .stdin(Stdio::null())
@@ -77,9 +85,8 @@ impl Settings {
         });
         let (_, timed_out) = cargo::wait_at_most(&mut child, self.limit)?;
         let mut build = cargo::read_build_messages(&reader.join().unwrap_or_default());
-        // Every submission's test binaries land at the same paths in the shared target directory (cargo names
-        // them by the package's place in its workspace, which is the same for all). Move them into the
-        // submission's scratch folder before the next build overwrites them.
+        // Test binaries are large and each is run once: keep them with the submission, which is deleted after
+        // grading, rather than in the target directory.
         let binaries = scratch.join(".grader-bin");
         std::fs::create_dir_all(&binaries)?;
         for (index, binary) in build.binaries.values_mut().enumerate() {

@@ -94,8 +94,10 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     let fingerprint = integrity::Fingerprint::of(kit);
 
     let bar = crate::progress::bar(submissions.len() as u64, "grading");
-    // Two stages, so both cores work: this thread compiles submission N+1 while the runner runs N's tests.
-    let (built_tx, built_rx) = mpsc::sync_channel::<(Submission, Option<build::Built>)>(1);
+    // Two stages, so both cores work: this thread compiles submission N+1 while the runner runs N's tests. The
+    // channel has no buffer: handing over N+1 waits until the runner has finished N, so N+2, which builds
+    // into N's target directory, never starts while N's tests still run.
+    let (built_tx, built_rx) = mpsc::sync_channel::<(Submission, Option<build::Built>)>(0);
     let reports = std::thread::scope(|scope| -> Result<Vec<SubmissionReport>> {
         let runner = scope.spawn(|| -> Result<Vec<SubmissionReport>> {
             let mut reports = Vec::new();
@@ -111,7 +113,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             Ok(reports)
         });
         let mut previous: Option<&str> = None;
-        for submission in &submissions {
+        for (turn, submission) in submissions.iter().enumerate() {
             if !fingerprint.still_matches(kit) {
                 drop(built_tx);
                 let suspect = previous.map(|student| format!(" right after grading {student:?}")).unwrap_or_default();
@@ -122,7 +124,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             }
             previous = Some(&submission.student);
             let built = match &submission.root {
-                Some(root) => Some(settings.build(&submission.student, root)?),
+                Some(root) => Some(settings.build(&submission.student, root, turn)?),
                 None => None,
             };
             if built_tx.send((submission.clone(), built)).is_err() {
