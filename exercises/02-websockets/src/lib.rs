@@ -10,29 +10,12 @@
 //!
 //! `cargo test -p ex02-websockets` checks all of it; `book/src/02-websockets.md` explains it.
 
-use std::time::Duration;
-
-use axum::Router;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::{Html, Response};
-use axum::routing::get;
+use axum::response::Response;
 
-/// The page: chapter 1's chat page, plus a script that shows what arrives on the WebSocket.
-pub const CHAT_PAGE: &str = include_str!("../static/index.html");
-
-/// The first message the server sends on every new WebSocket.
-pub const GREETING: &str = "welcome";
-
-/// How often the server pushes a `tick N` message.
-pub const TICK_INTERVAL: Duration = Duration::from_millis(200);
-
-/// The routes of chapter 1, plus `/ws`.
-pub fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { Html(CHAT_PAGE) }))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ws", get(upgrade))
-}
+// Given, in `src/protocol.rs`: `CHAT_PAGE`, `GREETING`, `TICK_INTERVAL` and `app()`. Yours: the code below.
+mod protocol;
+pub use protocol::*;
 
 // ANCHOR: starter
 /// Answers the HTTP request that asks to switch to the WebSocket protocol.

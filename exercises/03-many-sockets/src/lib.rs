@@ -13,73 +13,24 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
-use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::response::{Html, Response};
-use axum::routing::get;
-use tokio::sync::broadcast;
+use axum::response::Response;
 
-/// The page: the chat page with a script that chats over the WebSocket.
-pub const CHAT_PAGE: &str = include_str!("../static/index.html");
-
-/// How many chat lines the channel keeps for a reader that has fallen behind.
-pub const CHANNEL_CAPACITY: usize = 64;
-
-/// The largest message the server accepts, in bytes. A chat line is short; a megabyte is an attack.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// The first message each client receives: `you are 127.0.0.1:54321`.
-pub fn introduction(client: SocketAddr) -> String {
-    format!("you are {client}")
-}
-
-/// How a chat line is shown to the others: `127.0.0.1:54321: hello`.
-pub fn relayed(from: SocketAddr, text: &str) -> String {
-    format!("{from}: {text}")
-}
-
-/// What a client that fell behind is told: `you missed 12 messages`.
-pub fn missed(count: u64) -> String {
-    format!("you missed {count} messages")
-}
+// Given, in `src/protocol.rs`: the constants, `introduction`, `relayed`, `missed`, `Post`, `Hub` and `app()`.
+// Yours: the code below.
+mod protocol;
+pub use protocol::*;
 
 // ANCHOR: hub
-/// One chat line on its way through the channel. `Utf8Bytes` clones without copying the text.
-#[derive(Debug, Clone)]
-pub struct Post {
-    pub from: SocketAddr,
-    pub text: Utf8Bytes,
-}
-
-/// What every connection shares: the sending end of the channel. Each connection subscribes its own receiver.
-#[derive(Clone)]
-pub struct Hub {
-    pub posts: broadcast::Sender<Post>,
-}
-
 impl Hub {
+    /// Creates the one channel that every connection shares (`app()` calls it once).
     pub fn new() -> Hub {
         // TODO: create a broadcast channel of CHANNEL_CAPACITY and keep its sending end.
         todo!("chapter 3, section \"One channel, many subscribers\": create the channel")
     }
 }
-
-impl Default for Hub {
-    fn default() -> Hub {
-        Hub::new()
-    }
-}
 // ANCHOR_END: hub
-
-/// The routes of chapter 1, and the chat at `/ws`, all sharing one `Hub`.
-pub fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { Html(CHAT_PAGE) }))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ws", get(upgrade))
-        .with_state(Hub::new())
-}
 
 // ANCHOR: connection
 /// Accepts the WebSocket; `ConnectInfo` says which address and port this client connects from.

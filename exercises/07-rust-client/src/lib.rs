@@ -30,105 +30,15 @@
 
 use std::error::Error;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use rust_socketio::Payload;
 use rust_socketio::asynchronous::Client;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-// ---- Given ------------------------------------------------------------------------------------------------------
-
-// ANCHOR: args
-/// Where the client connects without `--url`: a chat server run by hand, as the earlier chapters do.
-pub const DEFAULT_URL: &str = "http://127.0.0.1:3000";
-
-/// How long connecting may take, all steps together, before the client gives up.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long the client waits for the acknowledgement of a message.
-pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Args {
-    /// The name the others see, sent in the handshake's auth as `{"name": NAME}`.
-    pub name: String,
-    /// The chat server, as `http://HOST:PORT`.
-    pub url: String,
-}
-
-/// The usage line, printed with an error (exit 2) or on `--help` (exit 0).
-pub fn usage(program: &str) -> String {
-    format!("usage: {program} --name NAME [--url URL]   (default URL {DEFAULT_URL})")
-}
-// ANCHOR_END: args
-
-// ANCHOR: ack
-/// The server's acknowledgement of a `chat message`: `{"ok": true}` or `{"ok": false, "error": "..."}`.
-#[derive(Debug, Deserialize, PartialEq)]
-pub struct Ack {
-    pub ok: bool,
-    #[serde(default)]
-    pub error: Option<String>,
-}
-// ANCHOR_END: ack
-
-/// The lines of the standard input, as they are typed (or piped in); the channel closes at the end of input.
-///
-/// Reading the terminal blocks, so a plain thread does it and hands each line over; tokio's own `stdin` works
-/// the same way inside. The channel is bounded: if the network is slower than the input, reading waits.
-pub fn stdin_lines() -> mpsc::Receiver<String> {
-    let (lines, received) = mpsc::channel(16);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            match line {
-                Ok(line) => {
-                    if lines.blocking_send(line).is_err() {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    eprintln!("error: cannot read the standard input: {error}");
-                    break;
-                }
-            }
-        }
-    });
-    received
-}
-
-// ANCHOR: helpers
-/// The first argument of an event or acknowledgement (what a JavaScript `emit(event, data)` sends), or `null`.
-pub fn first_argument(payload: Payload) -> Value {
-    match payload {
-        Payload::Text(mut values) if !values.is_empty() => values.swap_remove(0),
-        Payload::Text(_) => Value::Null,
-        #[allow(deprecated)]
-        Payload::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        Payload::Binary(bytes) => Value::Array(bytes.iter().map(|byte| Value::from(*byte)).collect()),
-    }
-}
-
-/// The first argument of an acknowledgement. rust_socketio hands an acknowledgement's whole argument list
-/// over as one JSON array (`[{"ok": true}]`), unlike an event's, so this unwraps it.
-pub fn ack_argument(payload: Payload) -> Value {
-    match first_argument(payload) {
-        Value::Array(mut arguments) if !arguments.is_empty() => arguments.swap_remove(0),
-        Value::Array(_) => Value::Null,
-        other => other,
-    }
-}
-
-/// `text` with its control characters written out (`\n`, `\u{1b}`), so that what others send stays on one
-/// line and cannot drive the terminal: the terminal's version of the page's `textContent`.
-pub fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
-}
-// ANCHOR_END: helpers
-
-// ---- Yours ------------------------------------------------------------------------------------------------------
+// Given, in `src/protocol.rs`: the settings (`Args`, the constants, `usage`), the acknowledgement `Ack`,
+// `stdin_lines`, and the helpers `first_argument`, `ack_argument` and `printable`. Yours: the code below.
+mod protocol;
+pub use protocol::*;
 
 // ANCHOR: parse_args
 /// Reads the arguments (without the program's name): `--name NAME` and `--url URL`, each also as

@@ -1,8 +1,15 @@
 //! `cargo run -p ex07-rust-client -- --name alice`, with a chat server (chapter 6's) running on port 3000.
 
+// The reference solution builds this very program: with its `solution` feature on, `chapter` is the solution's
+// crate instead of yours. You never need to turn that feature on.
+#[cfg(not(feature = "solution"))]
+use ex07_rust_client as chapter;
+#[cfg(feature = "solution")]
+use sol07_rust_client as chapter;
+
 use std::process::ExitCode;
 
-use ex07_rust_client::{parse_args, run, stdin_lines, usage};
+use chapter::{parse_args, run, stdin_lines, usage};
 
 #[tokio::main]
 async fn main() -> ExitCode {

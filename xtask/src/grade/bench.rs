@@ -44,7 +44,11 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
         let kind = kinds[index % kinds.len()];
         generate(kit, &manifest, kind, &class.join(format!("student-{index:02}-{kind:?}").to_lowercase()))?;
     }
-    println!("generated {} submissions (complete, partial, broken in turn) in {}", options.submissions, class.display());
+    println!(
+        "generated {} submissions (complete, partial, broken in turn) in {}",
+        options.submissions,
+        class.display()
+    );
 
     let grade_options = GradeOptions {
         submissions: class.clone(),
@@ -62,12 +66,23 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
     let ours = started.elapsed();
     let ours_each = ours.as_secs_f64() / options.submissions.max(1) as f64;
     let points: u32 = report.submissions.iter().map(|submission| submission.score()).sum();
-    println!("kit grader: {:.1} s for {} submissions = {ours_each:.2} s per submission ({points} points awarded)", ours.as_secs_f64(), options.submissions);
+    println!(
+        "kit grader: {:.1} s for {} submissions = {ours_each:.2} s per submission ({points} points awarded)",
+        ours.as_secs_f64(),
+        options.submissions
+    );
     // A complete submission is the reference solution: any point it loses is the grader's (or a test's) fault.
     for submission in report.submissions.iter().filter(|submission| submission.student.ends_with("complete")) {
         for exercise in &submission.exercises {
             for test in exercise.tests.iter().filter(|test| test.points < test.max_points) {
-                println!("  {} lost ch{:02} {} ({}): {}", submission.student, exercise.chapter, test.name, test.status.label(), test.message.lines().next().unwrap_or(""));
+                println!(
+                    "  {} lost ch{:02} {} ({}): {}",
+                    submission.student,
+                    exercise.chapter,
+                    test.name,
+                    test.status.label(),
+                    test.message.lines().next().unwrap_or("")
+                );
             }
         }
     }
@@ -83,7 +98,9 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
             naive += grade_naively(kit, &manifest, &student, &work.join(format!("naive-{index}")))?;
         }
         let naive_each = naive.as_secs_f64() / sample as f64;
-        println!("naive way:  {naive_each:.2} s per submission (mean of {sample}: a fresh copy and target directory each)");
+        println!(
+            "naive way:  {naive_each:.2} s per submission (mean of {sample}: a fresh copy and target directory each)"
+        );
         println!("the kit grader is {:.1}x faster per submission", naive_each / ours_each);
     }
     if options.keep {
@@ -103,13 +120,23 @@ fn generate(kit: &Path, manifest: &Manifest, kind: Kind, folder: &Path) -> Resul
     for (index, chapter) in manifest.chapters.iter().enumerate() {
         let source = folder.join(&chapter.exercise).join("src");
         std::fs::create_dir_all(&source)?;
-        let from = if index < done { kit.join(&chapter.solution).join("src") } else { kit.join(&chapter.exercise).join("src") };
-        for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
-            let entry = entry?;
-            // A solution names its own crate; in the student's exercise crate it is the exercise's.
-            let text = std::fs::read_to_string(entry.path())?
-                .replace(&chapter.solution_package().replace('-', "_"), &chapter.exercise_package().replace('-', "_"));
-            std::fs::write(source.join(entry.file_name()), text)?;
+        // The starter's files first (the given `protocol.rs`, which a solution uses by path, and a `main.rs` it
+        // may share), then, where the student "did the work", the solution's files over them.
+        let mut layers = vec![(kit.join(&chapter.exercise).join("src"), false)];
+        if index < done {
+            layers.push((kit.join(&chapter.solution).join("src"), true));
+        }
+        for (from, is_solution) in layers {
+            for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
+                let entry = entry?;
+                let mut text = std::fs::read_to_string(entry.path())?;
+                if is_solution {
+                    // A solution names its own crate; in the student's exercise crate it is the exercise's.
+                    let (solution, exercise) = (chapter.solution_package(), chapter.exercise_package());
+                    text = text.replace(&solution.replace('-', "_"), &exercise.replace('-', "_"));
+                }
+                std::fs::write(source.join(entry.file_name()), text)?;
+            }
         }
     }
     if let (Kind::Broken, Some(chapter)) = (kind, manifest.chapters.last()) {

@@ -1,0 +1,25 @@
+//! Given: the wire protocol of this chapter, and the routes that lead to your code. You do not need to change
+//! this file.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+
+/// The page: chapter 1's chat page, plus a script that shows what arrives on the WebSocket.
+pub const CHAT_PAGE: &str = include_str!("../static/index.html");
+
+/// The first message the server sends on every new WebSocket.
+pub const GREETING: &str = "welcome";
+
+/// How often the server pushes a `tick N` message.
+pub const TICK_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The routes of chapter 1, plus `/ws`, answered by your `upgrade` in `lib.rs`.
+pub fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/health", get(|| async { "ok" }))
+        .route("/ws", get(crate::upgrade))
+}
