@@ -133,6 +133,14 @@ fn a_test_cannot_write_its_own_score() {
 }
 
 #[test]
+fn a_missing_exercise_scores_zero_and_says_so() {
+    assert_student("missing-exercise", 0, &["not_built", "not_built"]);
+    let (report, _) = class_report();
+    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "missing-exercise").unwrap();
+    assert_eq!(submission["exercises"][0]["status"], "missing");
+}
+
+#[test]
 fn an_empty_folder_still_gets_a_row() {
     let (report, grades) = class_report();
     let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "empty").expect("a row for empty");
