@@ -33,6 +33,7 @@ pub enum Target {
 
 /// Top-level entries of the kit that a student or a grader needs. Everything else stays home.
 const SHIPPED: &[&str] = &[
+    "README.md",
     "Cargo.toml",
     "Cargo.lock",
     "course.toml",

@@ -101,7 +101,8 @@ pub fn run(options: &Options) -> Result<Report> {
         }
         bar.inc(1);
         bar.set_message(format!("chapter {} solution", chapter.number));
-        if with_solutions && let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
+        if with_solutions && let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches)
+        {
             check_solution(&manifest, chapter, &run, &mut report);
         }
         bar.inc(1);

@@ -20,7 +20,8 @@ pub fn write(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     let mut central = Vec::new();
     for entry in entries {
         let name = entry.name.as_bytes();
-        let size = u32::try_from(entry.data.len()).map_err(|_| io::Error::other(format!("{} is too large for a zip", entry.name)))?;
+        let size = u32::try_from(entry.data.len())
+            .map_err(|_| io::Error::other(format!("{} is too large for a zip", entry.name)))?;
         let crc = crc32(&entry.data);
         // Local file header.
         let mut header = Vec::with_capacity(30 + name.len());

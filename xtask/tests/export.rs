@@ -27,7 +27,11 @@ fn the_classroom_template_has_no_solutions_and_its_starters_fail() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "verify passes on the template:\n{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "verify passes on the template:\n{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(text.contains("2/2") && text.contains("(no solutions)"), "{text}");
 }
 
@@ -49,7 +53,8 @@ fn the_gradescope_zip_holds_the_scripts_and_the_kit_without_solutions() {
         panic!("this test reads the zip with python3's zipfile module; install python3");
     };
     let listing = String::from_utf8_lossy(&listing.stdout);
-    for expected in ["setup.sh", "run_autograder", "source/course.toml", "source/exercises/01-adding/tests/chapter.rs"] {
+    for expected in ["setup.sh", "run_autograder", "source/course.toml", "source/exercises/01-adding/tests/chapter.rs"]
+    {
         assert!(listing.contains(expected), "{expected} is missing:\n{listing}");
     }
     assert!(!listing.contains("solutions/"), "no solutions in the autograder:\n{listing}");

@@ -42,8 +42,14 @@ fn results() -> BTreeMap<String, (u64, Vec<String>)> {
     let mut results = BTreeMap::new();
     for submission in report["submissions"].as_array().expect("submissions") {
         let exercise = &submission["exercises"][0];
-        let score = exercise["tests"].as_array().expect("tests").iter().map(|test| test["points"].as_u64().unwrap_or(0)).sum();
-        let statuses = exercise["tests"].as_array().expect("tests").iter().map(|test| test["status"].as_str().unwrap_or("?").to_owned()).collect();
+        let score =
+            exercise["tests"].as_array().expect("tests").iter().map(|test| test["points"].as_u64().unwrap_or(0)).sum();
+        let statuses = exercise["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .map(|test| test["status"].as_str().unwrap_or("?").to_owned())
+            .collect();
         results.insert(submission["student"].as_str().expect("student").to_owned(), (score, statuses));
     }
     results
@@ -70,7 +76,8 @@ fn a_partial_submission_scores_what_it_earned() {
 fn code_that_does_not_compile_scores_zero_with_the_compiler_message() {
     assert_student("not-compiling", 0, &["not_built", "not_built"]);
     let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "not-compiling").unwrap();
+    let submission =
+        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "not-compiling").unwrap();
     let message = submission["exercises"][0]["compiler_output"].as_str().unwrap_or_default();
     assert!(message.contains("exercises/01-adding/src/lib.rs"), "paths are relative to the submission:\n{message}");
     assert!(!message.contains("/tmp/"), "no scratch paths leak into the message:\n{message}");
@@ -104,7 +111,8 @@ fn edited_tests_are_replaced_by_the_kits_own() {
 fn deleted_tests_are_restored() {
     assert_student("tests-deleted", 3, &["passed", "passed"]);
     let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-deleted").unwrap();
+    let submission =
+        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-deleted").unwrap();
     let changed = submission["exercises"][0]["overlay"]["changed_outside_src"].to_string();
     assert!(changed.contains("tests/chapter.rs"), "a full copy without its tests is reported: {changed}");
 }
@@ -136,14 +144,16 @@ fn a_test_cannot_write_its_own_score() {
 fn a_missing_exercise_scores_zero_and_says_so() {
     assert_student("missing-exercise", 0, &["not_built", "not_built"]);
     let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "missing-exercise").unwrap();
+    let submission =
+        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "missing-exercise").unwrap();
     assert_eq!(submission["exercises"][0]["status"], "missing");
 }
 
 #[test]
 fn an_empty_folder_still_gets_a_row() {
     let (report, grades) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "empty").expect("a row for empty");
+    let submission =
+        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "empty").expect("a row for empty");
     assert_eq!(submission["problem"], "the submission is empty");
     assert!(grades.lines().any(|line| line.starts_with("empty,0,0,3,")), "{grades}");
 }
@@ -167,7 +177,8 @@ fn a_submission_that_rewrites_the_kits_tests_stops_the_run() {
     let kit = Kit::new();
     let class = fixtures().join("tampering");
     let out = kit.path("grades");
-    let (code, output) = kit.xtask(&["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap(), "--test-seconds", "5"]);
+    let (code, output) =
+        kit.xtask(&["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap(), "--test-seconds", "5"]);
     assert_eq!(code, 2, "tampering is the grader's failure to finish, exit code 2:\n{output}");
     assert!(output.contains("changed during grading"), "{output}");
     assert!(!out.join("grades.csv").exists(), "no report is written from a tampered run");

@@ -27,15 +27,22 @@ async fn handshake(server: &TestServer) -> (http::Response, Value) {
     let response = http::get(server.address(), "/socket.io/?EIO=4&transport=polling", HANDSHAKE).await;
     assert_eq!(response.status, 200, "the handshake is an ordinary GET answered 200 OK.\nRead: {HANDSHAKE}");
     let Some(open) = response.body.strip_prefix('0') else {
-        panic!("the handshake's answer is an \"open\" packet: type 0, then JSON; got {:?}.\nRead: {HANDSHAKE}", response.body);
+        panic!(
+            "the handshake's answer is an \"open\" packet: type 0, then JSON; got {:?}.\nRead: {HANDSHAKE}",
+            response.body
+        );
     };
-    let open: Value = serde_json::from_str(open)
-        .unwrap_or_else(|error| panic!("the open packet's JSON does not parse ({error}): {open:?}.\nRead: {HANDSHAKE}"));
+    let open: Value = serde_json::from_str(open).unwrap_or_else(|error| {
+        panic!("the open packet's JSON does not parse ({error}): {open:?}.\nRead: {HANDSHAKE}")
+    });
     (response, open)
 }
 
 fn session_id(open: &Value) -> String {
-    open["sid"].as_str().unwrap_or_else(|| panic!("the open packet has no \"sid\": {open}.\nRead: {HANDSHAKE}")).to_owned()
+    open["sid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the open packet has no \"sid\": {open}.\nRead: {HANDSHAKE}"))
+        .to_owned()
 }
 
 #[tokio::test]
@@ -87,7 +94,11 @@ async fn websocket_only_client_sends_and_receives() {
 async fn client_upgrades_from_polling_to_websocket() {
     let server = TestServer::start(chapter::app()).await;
     let (_, open) = handshake(&server).await;
-    assert_eq!(open["upgrades"], json!(["websocket"]), "the open packet offers the WebSocket upgrade.\nRead: {UPGRADE}");
+    assert_eq!(
+        open["upgrades"],
+        json!(["websocket"]),
+        "the open packet offers the WebSocket upgrade.\nRead: {UPGRADE}"
+    );
     let sid = session_id(&open);
 
     // The same session, now over a WebSocket: probe it, then switch.
@@ -101,7 +112,10 @@ async fn client_upgrades_from_polling_to_websocket() {
     // Socket.IO's CONNECT to the namespace "/", now over the upgraded transport.
     socket.send_text("40").await;
     let connected = next_packet(&mut socket, "the namespace's CONNECT answer, 40{...}").await;
-    assert!(connected.starts_with("40{"), "the server accepts the namespace with 40{{\"sid\":...}}, got {connected:?}.\nRead: {UPGRADE}");
+    assert!(
+        connected.starts_with("40{"),
+        "the server accepts the namespace with 40{{\"sid\":...}}, got {connected:?}.\nRead: {UPGRADE}"
+    );
     let welcome = next_packet(&mut socket, "the welcome event as a Socket.IO EVENT packet").await;
     assert_eq!(welcome, format!("42[\"welcome\",{}]", json!(chapter::WELCOME)), "Read: {EVENTS}");
 }
@@ -128,7 +142,8 @@ async fn page_loads_the_official_client() {
 
     // The script's route must answer, not the Socket.IO layer (which would call it a bad handshake).
     let script = http::get(server.address(), "/socket.io/socket.io.js", MOUNTING).await;
-    let served = script.status == 200 && script.header("content-type").is_some_and(|value| value.contains("javascript"));
+    let served =
+        script.status == 200 && script.header("content-type").is_some_and(|value| value.contains("javascript"));
     let not_installed = script.status == 503 && script.body.contains("npm ci");
     assert!(
         served || not_installed,

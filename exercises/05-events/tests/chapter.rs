@@ -39,7 +39,11 @@ async fn chat(client: &mut SioClient, text: &str, section: Section) {
     let ack = client.emit_with_ack("chat message", json!({ "text": text })).await;
     assert_eq!(ack, ok(), "a valid chat message is acknowledged with {{\"ok\": true}}.\nRead: {section}");
     let back = client.expect_event("chat message", "the chat message, sent back to its sender").await;
-    assert_eq!(back, json!({ "text": text.trim() }), "the sender receives {{\"text\": TEXT}}, trimmed.\nRead: {section}");
+    assert_eq!(
+        back,
+        json!({ "text": text.trim() }),
+        "the sender receives {{\"text\": TEXT}}, trimmed.\nRead: {section}"
+    );
 }
 
 #[tokio::test]

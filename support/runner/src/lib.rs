@@ -72,7 +72,8 @@ async fn ctrl_c() {
 }
 
 /// Where `npm ci` puts the browser bundle of `socket.io-client`, pinned by the kit's `package-lock.json`.
-const SOCKET_IO_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js");
+const SOCKET_IO_CLIENT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js");
 
 /// Serves the official Socket.IO browser client at `/socket.io/socket.io.js`.
 ///

@@ -48,7 +48,12 @@ impl fmt::Display for Section {
 /// If the server under test panics meanwhile (a `todo!()` in a handler, say), the wait ends at once with the
 /// server's panic message, instead of running into the timeout: the student sees the cause straight away.
 #[track_caller]
-pub fn within<F: Future>(limit: Duration, what: &str, section: Section, future: F) -> impl Future<Output = F::Output> + use<F> {
+pub fn within<F: Future>(
+    limit: Duration,
+    what: &str,
+    section: Section,
+    future: F,
+) -> impl Future<Output = F::Output> + use<F> {
     let caller = std::panic::Location::caller();
     let what = what.to_owned();
     async move {

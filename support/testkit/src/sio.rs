@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+pub use rust_socketio::TransportType;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload};
-pub use rust_socketio::TransportType;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 

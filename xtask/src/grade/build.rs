@@ -114,9 +114,10 @@ impl Built {
             return "compiling the submission took longer than the grader allows".into();
         }
         let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
-        let errors = self.build.errors.get(&manifest).map(|errors| errors.join("\n")).unwrap_or_else(|| {
-            "the compiler stopped before this exercise (see the other exercises' errors)".into()
-        });
+        let errors =
+            self.build.errors.get(&manifest).map(|errors| errors.join("\n")).unwrap_or_else(|| {
+                "the compiler stopped before this exercise (see the other exercises' errors)".into()
+            });
         super::run::tidy(&errors, &self.scratch)
     }
 }

@@ -36,13 +36,16 @@ pub fn grades_csv(report: &ClassReport) -> String {
 /// knows students only by folder name, so that goes in `Student` and `SIS Login ID`: name the folders by SIS
 /// login for Canvas to match them.
 pub fn canvas_csv(report: &ClassReport) -> String {
-    let mut header: Vec<String> = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"].map(String::from).to_vec();
+    let mut header: Vec<String> =
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"].map(String::from).to_vec();
     header.extend(report.chapters.iter().map(|chapter| format!("Chapter {}: {}", chapter.number, chapter.title)));
-    let mut possible: Vec<String> = vec!["    Points Possible".into(), String::new(), String::new(), String::new(), String::new()];
+    let mut possible: Vec<String> =
+        vec!["    Points Possible".into(), String::new(), String::new(), String::new(), String::new()];
     possible.extend(report.chapters.iter().map(|chapter| chapter.points.to_string()));
     let mut rows = vec![header, possible];
     for submission in &report.submissions {
-        let mut row = vec![submission.student.clone(), String::new(), String::new(), submission.student.clone(), String::new()];
+        let mut row =
+            vec![submission.student.clone(), String::new(), String::new(), submission.student.clone(), String::new()];
         row.extend(submission.exercises.iter().map(|exercise| exercise.score().to_string()));
         rows.push(row);
     }
@@ -83,10 +86,18 @@ pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
         let _ = writeln!(out, "Your submission could not be graded: {problem}.\n");
     }
     for (exercise, chapter) in submission.exercises.iter().zip(&report.chapters) {
-        let _ = writeln!(out, "## Chapter {}: {} ({} / {})\n", chapter.number, markdown_text(&chapter.title), exercise.score(), exercise.max_score());
+        let _ = writeln!(
+            out,
+            "## Chapter {}: {} ({} / {})\n",
+            chapter.number,
+            markdown_text(&chapter.title),
+            exercise.score(),
+            exercise.max_score()
+        );
         match exercise.status {
             ExerciseStatus::Missing => {
-                let _ = writeln!(out, "No folder `exercises/{:02}-{}` in your submission.\n", chapter.number, chapter.slug);
+                let _ =
+                    writeln!(out, "No folder `exercises/{:02}-{}` in your submission.\n", chapter.number, chapter.slug);
             }
             ExerciseStatus::CompileError => {
                 let _ = writeln!(out, "Your code does not compile, so no test could run. The compiler said:\n");
@@ -95,16 +106,24 @@ pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
             ExerciseStatus::Graded | ExerciseStatus::NotGraded => {}
         }
         if !exercise.overlay.changed_outside_src.is_empty() {
-            let files = exercise.overlay.changed_outside_src.iter().map(|file| markdown_text(file)).collect::<Vec<_>>().join(", ");
+            let files = exercise
+                .overlay
+                .changed_outside_src
+                .iter()
+                .map(|file| markdown_text(file))
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = writeln!(out, "Changed outside `src/`, and not used (the kit's own copies were): {files}.\n");
         }
         if !exercise.overlay.skipped.is_empty() {
-            let skipped = exercise.overlay.skipped.iter().map(|file| markdown_text(file)).collect::<Vec<_>>().join("; ");
+            let skipped =
+                exercise.overlay.skipped.iter().map(|file| markdown_text(file)).collect::<Vec<_>>().join("; ");
             let _ = writeln!(out, "Not copied from `src/`: {skipped}.\n");
         }
         let _ = writeln!(out, "| test | points | result |\n| --- | --- | --- |");
         for test in &exercise.tests {
-            let _ = writeln!(out, "| `{}` | {} / {} | {} |", test.name, test.points, test.max_points, test.status.label());
+            let _ =
+                writeln!(out, "| `{}` | {} / {} | {} |", test.name, test.points, test.max_points, test.status.label());
         }
         out.push('\n');
         for test in exercise.tests.iter().filter(|test| test.status != TestStatus::Passed && !test.message.is_empty()) {
@@ -159,7 +178,11 @@ pub fn gradescope(report: &ClassReport, submission: &SubmissionReport) -> String
     }
     let output = match &submission.problem {
         Some(problem) => format!("Your submission could not be graded: {problem}."),
-        None => format!("{} / {} points. Each test's output says why it failed.", submission.score(), submission.max_score()),
+        None => format!(
+            "{} / {} points. Each test's output says why it failed.",
+            submission.score(),
+            submission.max_score()
+        ),
     };
     let results = json!({ "score": submission.score(), "output": output, "visibility": "visible", "tests": tests });
     serde_json::to_string_pretty(&results).unwrap_or_default() + "\n"
@@ -201,12 +224,24 @@ pub fn junit(report: &ClassReport) -> String {
             let mut cases = String::new();
             let (mut suite_failures, mut suite_errors) = (0, 0);
             for test in &exercise.tests {
-                let _ = write!(cases, "    <testcase classname=\"{}.ch{:02}\" name=\"{}\">", xml(&submission.student), chapter.number, xml(&test.name));
+                let _ = write!(
+                    cases,
+                    "    <testcase classname=\"{}.ch{:02}\" name=\"{}\">",
+                    xml(&submission.student),
+                    chapter.number,
+                    xml(&test.name)
+                );
                 match test.status {
                     TestStatus::Passed => {}
                     TestStatus::Failed | TestStatus::Panicked => {
                         suite_failures += 1;
-                        let _ = write!(cases, "<failure type=\"{}\" message=\"{}\">{}</failure>", test.status.label(), xml(first_line(&test.message)), xml(&test.message));
+                        let _ = write!(
+                            cases,
+                            "<failure type=\"{}\" message=\"{}\">{}</failure>",
+                            test.status.label(),
+                            xml(first_line(&test.message)),
+                            xml(&test.message)
+                        );
                     }
                     _ => {
                         suite_errors += 1;
@@ -214,7 +249,13 @@ pub fn junit(report: &ClassReport) -> String {
                             (TestStatus::NotBuilt, Some(errors)) => errors.clone(),
                             _ => test.message.clone(),
                         };
-                        let _ = write!(cases, "<error type=\"{}\" message=\"{}\">{}</error>", test.status.label(), xml(first_line(&detail)), xml(&detail));
+                        let _ = write!(
+                            cases,
+                            "<error type=\"{}\" message=\"{}\">{}</error>",
+                            test.status.label(),
+                            xml(first_line(&detail)),
+                            xml(&detail)
+                        );
                     }
                 }
                 cases.push_str("</testcase>\n");
@@ -279,7 +320,14 @@ mod tests {
     }
 
     fn exercise(chapter: u32, slug: &str, status: ExerciseStatus, tests: Vec<TestReport>) -> ExerciseReport {
-        ExerciseReport { chapter, slug: slug.into(), status, compiler_output: None, overlay: Overlay { present: true, ..Overlay::default() }, tests }
+        ExerciseReport {
+            chapter,
+            slug: slug.into(),
+            status,
+            compiler_output: None,
+            overlay: Overlay { present: true, ..Overlay::default() },
+            tests,
+        }
     }
 
     /// Three students: one with every kind of result, one whose code does not compile, one not gradable, and
@@ -291,7 +339,12 @@ mod tests {
             ExerciseStatus::Graded,
             vec![
                 test("health_route_answers_ok", 2, TestStatus::Passed, ""),
-                test("chat_page_is_served_as_html", 2, TestStatus::Failed, "assertion `left == right` failed: <html> & \"quotes\"\n  left: 404\n right: 200"),
+                test(
+                    "chat_page_is_served_as_html",
+                    2,
+                    TestStatus::Failed,
+                    "assertion `left == right` failed: <html> & \"quotes\"\n  left: 404\n right: 200",
+                ),
                 test("fifty_clients", 3, TestStatus::TimedOut, "killed after 30s: the test did not finish in time"),
             ],
         );
@@ -301,7 +354,12 @@ mod tests {
             "websockets",
             ExerciseStatus::Graded,
             vec![
-                test("server_speaks_first", 2, TestStatus::Panicked, "thread 'server_speaks_first' panicked at exercises/02-websockets/src/lib.rs:9:5:\nnot yet implemented: ```code```"),
+                test(
+                    "server_speaks_first",
+                    2,
+                    TestStatus::Panicked,
+                    "thread 'server_speaks_first' panicked at exercises/02-websockets/src/lib.rs:9:5:\nnot yet implemented: ```code```",
+                ),
                 test("echo", 1, TestStatus::OutputLimit, "killed: the test printed more than 256 KiB"),
             ],
         );
@@ -309,10 +367,28 @@ mod tests {
             1,
             "clients-servers",
             ExerciseStatus::CompileError,
-            vec![test("health_route_answers_ok", 2, TestStatus::NotBuilt, "the exercise does not compile"), test("chat_page_is_served_as_html", 2, TestStatus::NotBuilt, "the exercise does not compile"), test("fifty_clients", 3, TestStatus::NotBuilt, "the exercise does not compile")],
+            vec![
+                test("health_route_answers_ok", 2, TestStatus::NotBuilt, "the exercise does not compile"),
+                test("chat_page_is_served_as_html", 2, TestStatus::NotBuilt, "the exercise does not compile"),
+                test("fifty_clients", 3, TestStatus::NotBuilt, "the exercise does not compile"),
+            ],
         );
-        broken.compiler_output = Some("error: expected expression\n --> exercises/01-clients-servers/src/lib.rs:3:1".into());
-        let missing = exercise(2, "websockets", ExerciseStatus::Missing, vec![test("server_speaks_first", 2, TestStatus::NotBuilt, "the exercise's folder is missing from the submission"), test("echo", 1, TestStatus::NotBuilt, "the exercise's folder is missing from the submission")]);
+        broken.compiler_output =
+            Some("error: expected expression\n --> exercises/01-clients-servers/src/lib.rs:3:1".into());
+        let missing = exercise(
+            2,
+            "websockets",
+            ExerciseStatus::Missing,
+            vec![
+                test(
+                    "server_speaks_first",
+                    2,
+                    TestStatus::NotBuilt,
+                    "the exercise's folder is missing from the submission",
+                ),
+                test("echo", 1, TestStatus::NotBuilt, "the exercise's folder is missing from the submission"),
+            ],
+        );
         let mut not_graded = vec![broken.clone(), missing.clone()];
         for exercise in &mut not_graded {
             exercise.status = ExerciseStatus::NotGraded;
@@ -325,13 +401,26 @@ mod tests {
             course: "Real-time <messaging> & more".into(),
             network: "loopback only".into(),
             chapters: vec![
-                ChapterInfo { number: 1, slug: "clients-servers".into(), title: "Clients and servers".into(), points: 7 },
+                ChapterInfo {
+                    number: 1,
+                    slug: "clients-servers".into(),
+                    title: "Clients and servers".into(),
+                    points: 7,
+                },
                 ChapterInfo { number: 2, slug: "websockets".into(), title: "WebSockets, \"really\"".into(), points: 3 },
             ],
             submissions: vec![
-                SubmissionReport { student: "=HYPERLINK(\"x\")".into(), problem: None, exercises: vec![edited, second] },
+                SubmissionReport {
+                    student: "=HYPERLINK(\"x\")".into(),
+                    problem: None,
+                    exercises: vec![edited, second],
+                },
                 SubmissionReport { student: "bob, jr".into(), problem: None, exercises: vec![broken, missing] },
-                SubmissionReport { student: "carol<script>".into(), problem: Some("the submission is empty".into()), exercises: not_graded },
+                SubmissionReport {
+                    student: "carol<script>".into(),
+                    problem: Some("the submission is empty".into()),
+                    exercises: not_graded,
+                },
             ],
         }
     }
@@ -341,8 +430,12 @@ mod tests {
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, actual).expect("write the golden file");
         }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
-        assert!(expected == actual, "{name} differs from its golden file; if the change is deliberate, UPDATE_GOLDEN=1");
+        let expected =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+        assert!(
+            expected == actual,
+            "{name} differs from its golden file; if the change is deliberate, UPDATE_GOLDEN=1"
+        );
     }
 
     #[test]
@@ -363,7 +456,12 @@ mod tests {
     #[test]
     fn golden_feedback() {
         let report = sample();
-        let all: String = report.submissions.iter().map(|submission| feedback(&report, submission)).collect::<Vec<_>>().join("\n---\n\n");
+        let all: String = report
+            .submissions
+            .iter()
+            .map(|submission| feedback(&report, submission))
+            .collect::<Vec<_>>()
+            .join("\n---\n\n");
         check("feedback.md", &all);
     }
 

@@ -151,12 +151,22 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
         chapters: manifest
             .chapters
             .iter()
-            .map(|chapter| ChapterInfo { number: chapter.number, slug: chapter.slug.clone(), title: chapter.title.clone(), points: chapter.points() })
+            .map(|chapter| ChapterInfo {
+                number: chapter.number,
+                slug: chapter.slug.clone(),
+                title: chapter.title.clone(),
+                points: chapter.points(),
+            })
             .collect(),
     })
 }
 
-fn grade_built(manifest: &Manifest, submission: &Submission, built: &build::Built, limits: Limits) -> Result<SubmissionReport> {
+fn grade_built(
+    manifest: &Manifest,
+    submission: &Submission,
+    built: &build::Built,
+    limits: Limits,
+) -> Result<SubmissionReport> {
     let mut exercises = Vec::new();
     for (chapter, overlay) in manifest.chapters.iter().zip(&built.overlays) {
         let mut report = ExerciseReport {
@@ -171,7 +181,8 @@ fn grade_built(manifest: &Manifest, submission: &Submission, built: &build::Buil
             report.status = ExerciseStatus::Missing;
             report.tests = unbuilt(chapter, "the exercise's folder is missing from the submission");
         } else if let Some(binary) = built.binary(chapter) {
-            report.tests = run::run_exercise(chapter, &binary, &built.scratch.join(&chapter.exercise), &built.scratch, limits)?;
+            report.tests =
+                run::run_exercise(chapter, &binary, &built.scratch.join(&chapter.exercise), &built.scratch, limits)?;
             // Test binaries are large and used once.
             let _ = std::fs::remove_file(&binary);
         } else {
@@ -205,7 +216,13 @@ fn unbuilt(chapter: &crate::manifest::Chapter, why: &str) -> Vec<TestReport> {
     chapter
         .tests
         .iter()
-        .map(|test| TestReport { name: test.name.clone(), points: 0, max_points: test.points, status: TestStatus::NotBuilt, message: why.to_owned() })
+        .map(|test| TestReport {
+            name: test.name.clone(),
+            points: 0,
+            max_points: test.points,
+            status: TestStatus::NotBuilt,
+            message: why.to_owned(),
+        })
         .collect()
 }
 
@@ -236,7 +253,8 @@ fn write_file(path: &Path, content: &str) -> Result<()> {
 
 /// A student id made safe as a file name.
 pub(crate) fn file_name(student: &str) -> String {
-    let safe: String = student.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let safe: String =
+        student.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     if safe.is_empty() || safe.starts_with('.') { format!("_{safe}") } else { safe }
 }
 
@@ -266,14 +284,17 @@ pub fn print_summary(report: &ClassReport) {
 
 fn notes(submission: &SubmissionReport) -> String {
     let mut notes = Vec::new();
-    let count = |status: TestStatus| submission.exercises.iter().flat_map(|exercise| &exercise.tests).filter(|test| test.status == status).count();
+    let count = |status: TestStatus| {
+        submission.exercises.iter().flat_map(|exercise| &exercise.tests).filter(|test| test.status == status).count()
+    };
     for status in [TestStatus::TimedOut, TestStatus::OutputLimit, TestStatus::NotRun, TestStatus::Panicked] {
         let n = count(status);
         if n > 0 {
             notes.push(format!("{n} {}", status.label()));
         }
     }
-    let edited = submission.exercises.iter().filter(|exercise| !exercise.overlay.changed_outside_src.is_empty()).count();
+    let edited =
+        submission.exercises.iter().filter(|exercise| !exercise.overlay.changed_outside_src.is_empty()).count();
     if edited > 0 {
         notes.push(format!("edits outside src/ ignored in {edited} exercise(s)"));
     }
@@ -281,5 +302,9 @@ fn notes(submission: &SubmissionReport) -> String {
 }
 
 fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width { text.to_owned() } else { text.chars().take(width - 1).collect::<String>() + "…" }
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        text.chars().take(width - 1).collect::<String>() + "…"
+    }
 }

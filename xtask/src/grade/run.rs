@@ -27,7 +27,13 @@ pub struct Limits {
 const MESSAGE_CHARS: usize = 2000;
 
 /// Runs every graded test of `chapter` from `binary`, in the exercise's folder of the scratch workspace.
-pub fn run_exercise(chapter: &Chapter, binary: &Path, exercise_dir: &Path, scratch: &Path, limits: Limits) -> Result<Vec<TestReport>> {
+pub fn run_exercise(
+    chapter: &Chapter,
+    binary: &Path,
+    exercise_dir: &Path,
+    scratch: &Path,
+    limits: Limits,
+) -> Result<Vec<TestReport>> {
     let started = Instant::now();
     let mut reports = Vec::new();
     for test in &chapter.tests {
@@ -40,14 +46,24 @@ pub fn run_exercise(chapter: &Chapter, binary: &Path, exercise_dir: &Path, scrat
         };
         let remaining = limits.per_exercise.saturating_sub(started.elapsed());
         if remaining.is_zero() {
-            reports.push(report(TestStatus::TimedOut, format!("not run: the exercise's time limit of {:?} was used up", limits.per_exercise)));
+            reports.push(report(
+                TestStatus::TimedOut,
+                format!("not run: the exercise's time limit of {:?} was used up", limits.per_exercise),
+            ));
             continue;
         }
         let limit = limits.per_test.min(remaining);
         let private = super::sandbox::private_folder(scratch, "run")?;
         let outcome = Sandbox {
             program: binary,
-            args: vec!["--exact".into(), test.name.clone(), "--test-threads".into(), "1".into(), "--color".into(), "never".into()],
+            args: vec![
+                "--exact".into(),
+                test.name.clone(),
+                "--test-threads".into(),
+                "1".into(),
+                "--color".into(),
+                "never".into(),
+            ],
             working_dir: exercise_dir,
             scratch: &private,
             limit,
@@ -67,7 +83,9 @@ fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) 
     let reported = cargo::parse_outcomes(output).get(test).copied();
     match ending {
         Ending::TimedOut => (TestStatus::TimedOut, format!("killed after {limit:?}: the test did not finish in time")),
-        Ending::OutputLimit => (TestStatus::OutputLimit, format!("killed: the test printed more than {} KiB", cap / 1024)),
+        Ending::OutputLimit => {
+            (TestStatus::OutputLimit, format!("killed: the test printed more than {} KiB", cap / 1024))
+        }
         Ending::Exited(code) => match reported {
             Some(Outcome::Passed) if code == Some(0) => (TestStatus::Passed, String::new()),
             Some(Outcome::Passed) => {
@@ -77,10 +95,14 @@ fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) 
                 let message = cargo::failure_of(output, test).unwrap_or("(no message)").to_owned();
                 (classify_failure(&message), message)
             }
-            Some(Outcome::Ignored) => (TestStatus::NotRun, "the test was skipped (ignored), so it earns nothing".into()),
+            Some(Outcome::Ignored) => {
+                (TestStatus::NotRun, "the test was skipped (ignored), so it earns nothing".into())
+            }
             None => (
                 TestStatus::NotRun,
-                format!("the test binary exited ({code:?}) without reporting this test: did the code exit the process?"),
+                format!(
+                    "the test binary exited ({code:?}) without reporting this test: did the code exit the process?"
+                ),
             ),
         },
     }
@@ -91,11 +113,7 @@ fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) 
 fn classify_failure(message: &str) -> TestStatus {
     let location = message.split("panicked at ").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or_default();
     let in_student_code = location.starts_with("exercises/") && location.contains("/src/");
-    if in_student_code || message.contains("the server panicked") {
-        TestStatus::Panicked
-    } else {
-        TestStatus::Failed
-    }
+    if in_student_code || message.contains("the server panicked") { TestStatus::Panicked } else { TestStatus::Failed }
 }
 
 /// Drops the scratch folder's absolute path and the thread ids from messages, and keeps them short: the same
@@ -145,7 +163,8 @@ mod tests {
     #[test]
     fn panics_in_student_code_are_told_apart_from_failed_assertions() {
         let todo = "thread 't' panicked at exercises/01-x/src/lib.rs:21:5:\nnot yet implemented";
-        let assertion = "thread 't' panicked at exercises/01-x/tests/chapter.rs:30:5:\nassertion `left == right` failed";
+        let assertion =
+            "thread 't' panicked at exercises/01-x/tests/chapter.rs:30:5:\nassertion `left == right` failed";
         assert_eq!(classify_failure(todo), TestStatus::Panicked);
         assert_eq!(classify_failure(assertion), TestStatus::Failed);
     }
@@ -153,7 +172,10 @@ mod tests {
     #[test]
     fn messages_lose_the_scratch_path() {
         let scratch = Path::new("/tmp/grading/alice");
-        assert_eq!(tidy("error at /tmp/grading/alice/exercises/01/src/lib.rs", scratch), "error at exercises/01/src/lib.rs");
+        assert_eq!(
+            tidy("error at /tmp/grading/alice/exercises/01/src/lib.rs", scratch),
+            "error at exercises/01/src/lib.rs"
+        );
         assert_eq!(tidy("thread 't' (4242) panicked at x.rs:1:1:", scratch), "thread 't' panicked at x.rs:1:1:");
     }
 }

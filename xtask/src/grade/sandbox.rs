@@ -54,7 +54,9 @@ impl Network {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Network::LoopbackOnly => "student code ran in a network namespace of its own: loopback only, no outside network",
+            Network::LoopbackOnly => {
+                "student code ran in a network namespace of its own: loopback only, no outside network"
+            }
             Network::Unrestricted => {
                 "student code ran with the machine's network (this platform does not allow `unshare -rn`): \
                  run the grader on a machine without network access if that matters"
@@ -142,7 +144,11 @@ impl Sandbox<'_> {
 }
 
 /// Reads a pipe to its end, keeping at most `cap` bytes; flags `overflowed` when there was more.
-fn capture(pipe: Option<impl Read + Send + 'static>, cap: usize, overflowed: Arc<Mutex<bool>>) -> std::thread::JoinHandle<String> {
+fn capture(
+    pipe: Option<impl Read + Send + 'static>,
+    cap: usize,
+    overflowed: Arc<Mutex<bool>>,
+) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let Some(mut pipe) = pipe else { return String::new() };

@@ -28,7 +28,8 @@ pub struct Submission {
 
 /// `input` is one student's workspace (it has `exercises/`), or a folder holding one folder per student.
 pub fn discover(input: &Path) -> Result<Vec<Submission>> {
-    let metadata = fs::metadata(input).with_context(|| format!("cannot read the submissions at {}", input.display()))?;
+    let metadata =
+        fs::metadata(input).with_context(|| format!("cannot read the submissions at {}", input.display()))?;
     if !metadata.is_dir() {
         anyhow::bail!("{} is not a folder: pass one student's workspace, or a folder of them", input.display());
     }
@@ -54,7 +55,8 @@ pub fn single(input: &Path) -> Result<Submission> {
 }
 
 fn examine(folder: &Path) -> Submission {
-    let student = folder.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "submission".into());
+    let student =
+        folder.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "submission".into());
     // An archive often unpacks to one folder inside the student's folder: look one level down too.
     let mut candidate = folder.to_path_buf();
     for _ in 0..2 {
@@ -173,8 +175,12 @@ fn copy_tree(from: &Path, to: &Path, skipped: &mut Vec<String>) -> Result<()> {
 pub fn workspace_manifest(kit: &Path, chapters: &[Chapter]) -> Result<String> {
     let text = fs::read_to_string(kit.join("Cargo.toml")).context("cannot read the kit's Cargo.toml")?;
     let mut table: toml::Table = toml::from_str(&text).context("the kit's Cargo.toml is not valid")?;
-    let workspace = table.get_mut("workspace").and_then(|value| value.as_table_mut()).context("the kit's Cargo.toml has no [workspace]")?;
-    let members: Vec<toml::Value> = chapters.iter().map(|chapter| toml::Value::from(chapter.exercise.to_string_lossy().into_owned())).collect();
+    let workspace = table
+        .get_mut("workspace")
+        .and_then(|value| value.as_table_mut())
+        .context("the kit's Cargo.toml has no [workspace]")?;
+    let members: Vec<toml::Value> =
+        chapters.iter().map(|chapter| toml::Value::from(chapter.exercise.to_string_lossy().into_owned())).collect();
     workspace.insert("members".into(), toml::Value::Array(members));
     workspace.remove("default-members");
     if let Some(dependencies) = workspace.get_mut("dependencies").and_then(|value| value.as_table_mut()) {
