@@ -115,7 +115,6 @@ pub fn run_tests(binary: &Path, package_dir: &Path, limit: Duration) -> Result<T
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("could not start the test binary {}", binary.display()))?;
-    // Read both pipes on their own threads, so a chatty test cannot block on a full pipe while we wait.
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
     let (_, timed_out) = wait_at_most(&mut child, limit)?;
@@ -123,7 +122,8 @@ pub fn run_tests(binary: &Path, package_dir: &Path, limit: Duration) -> Result<T
     Ok(TestRun { outcomes: parse_outcomes(&output), output, timed_out })
 }
 
-fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+/// Reads a child's pipe to its end on a thread of its own, so the child never blocks on a full pipe while we wait.
+pub fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut text = Vec::new();
         if let Some(mut pipe) = pipe {
@@ -133,7 +133,7 @@ fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::
     })
 }
 
-fn join_reader(reader: std::thread::JoinHandle<String>) -> String {
+pub fn join_reader(reader: std::thread::JoinHandle<String>) -> String {
     reader.join().unwrap_or_default()
 }
 

@@ -18,6 +18,7 @@ mod manifest;
 mod mdbook;
 mod progress;
 mod verify;
+mod xml;
 mod zip;
 
 use std::path::{Path, PathBuf};

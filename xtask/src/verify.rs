@@ -82,7 +82,8 @@ pub fn run(options: &Options) -> Result<Report> {
         .collect();
     let build = cargo::build_tests(root, &packages)?;
 
-    let bar = progress::bar(manifest.chapters.len() as u64 * 2, "running tests");
+    let sides = if with_solutions { 2 } else { 1 };
+    let bar = progress::bar(manifest.chapters.len() as u64 * sides, "running tests");
     let mut chapters = Vec::new();
     for chapter in &manifest.chapters {
         let mut report = ChapterReport {
@@ -100,12 +101,13 @@ pub fn run(options: &Options) -> Result<Report> {
             check_starter(chapter, &run, &mut report);
         }
         bar.inc(1);
-        bar.set_message(format!("chapter {} solution", chapter.number));
-        if with_solutions && let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches)
-        {
-            check_solution(&manifest, chapter, &run, &mut report);
+        if with_solutions {
+            bar.set_message(format!("chapter {} solution", chapter.number));
+            if let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
+                check_solution(&manifest, chapter, &run, &mut report);
+            }
+            bar.inc(1);
         }
-        bar.inc(1);
         chapters.push(report);
     }
     bar.finish_and_clear();

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{Kit, copy_tree, fixtures};
 use serde_json::Value;
 
@@ -36,30 +34,19 @@ fn class_report() -> &'static (Value, String) {
     })
 }
 
-/// student → (score, [status of each test]).
-fn results() -> BTreeMap<String, (u64, Vec<String>)> {
+/// The report's row for one student.
+fn submission(student: &str) -> &'static Value {
     let (report, _) = class_report();
-    let mut results = BTreeMap::new();
-    for submission in report["submissions"].as_array().expect("submissions") {
-        let exercise = &submission["exercises"][0];
-        let score =
-            exercise["tests"].as_array().expect("tests").iter().map(|test| test["points"].as_u64().unwrap_or(0)).sum();
-        let statuses = exercise["tests"]
-            .as_array()
-            .expect("tests")
-            .iter()
-            .map(|test| test["status"].as_str().unwrap_or("?").to_owned())
-            .collect();
-        results.insert(submission["student"].as_str().expect("student").to_owned(), (score, statuses));
-    }
-    results
+    let rows = report["submissions"].as_array().expect("submissions");
+    rows.iter().find(|row| row["student"] == student).unwrap_or_else(|| panic!("no row for {student}"))
 }
 
+/// Checks a student's points and the status of each test, in the manifest's order.
 fn assert_student(student: &str, score: u64, statuses: &[&str]) {
-    let results = results();
-    let (actual_score, actual) = results.get(student).unwrap_or_else(|| panic!("no row for {student}: {results:?}"));
-    let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
-    assert_eq!((*actual_score, actual.as_slice()), (score, statuses), "{student}");
+    let tests = submission(student)["exercises"][0]["tests"].as_array().expect("tests");
+    let actual_score: u64 = tests.iter().map(|test| test["points"].as_u64().unwrap_or(0)).sum();
+    let actual: Vec<&str> = tests.iter().map(|test| test["status"].as_str().unwrap_or("?")).collect();
+    assert_eq!((actual_score, actual.as_slice()), (score, statuses), "{student}");
 }
 
 #[test]
@@ -75,9 +62,7 @@ fn a_partial_submission_scores_what_it_earned() {
 #[test]
 fn code_that_does_not_compile_scores_zero_with_the_compiler_message() {
     assert_student("not-compiling", 0, &["not_built", "not_built"]);
-    let (report, _) = class_report();
-    let submission =
-        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "not-compiling").unwrap();
+    let submission = submission("not-compiling");
     let message = submission["exercises"][0]["compiler_output"].as_str().unwrap_or_default();
     assert!(message.contains("exercises/01-adding/src/lib.rs"), "paths are relative to the submission:\n{message}");
     assert!(!message.contains("/tmp/"), "no scratch paths leak into the message:\n{message}");
@@ -101,8 +86,7 @@ fn huge_output_is_stopped_at_the_cap() {
 #[test]
 fn edited_tests_are_replaced_by_the_kits_own() {
     assert_student("tests-edited", 0, &["panicked", "panicked"]);
-    let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-edited").unwrap();
+    let submission = submission("tests-edited");
     let changed = &submission["exercises"][0]["overlay"]["changed_outside_src"];
     assert!(changed.to_string().contains("tests/chapter.rs"), "the edit is reported: {changed}");
 }
@@ -110,32 +94,31 @@ fn edited_tests_are_replaced_by_the_kits_own() {
 #[test]
 fn deleted_tests_are_restored() {
     assert_student("tests-deleted", 3, &["passed", "passed"]);
-    let (report, _) = class_report();
-    let submission =
-        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "tests-deleted").unwrap();
+    let submission = submission("tests-deleted");
     let changed = submission["exercises"][0]["overlay"]["changed_outside_src"].to_string();
     assert!(changed.contains("tests/chapter.rs"), "a full copy without its tests is reported: {changed}");
 }
 
 #[test]
 fn a_hand_in_of_src_alone_reports_no_changes() {
-    let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "complete").unwrap();
+    let submission = submission("complete");
     assert_eq!(submission["exercises"][0]["overlay"]["changed_outside_src"], serde_json::json!([]));
 }
 
 #[test]
 fn an_edited_cargo_toml_is_reported_and_not_used() {
     assert_student("cargo-edited", 3, &["passed", "passed"]);
-    let (report, _) = class_report();
-    let submission = report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "cargo-edited").unwrap();
+    let submission = submission("cargo-edited");
     assert!(submission["exercises"][0]["overlay"]["changed_outside_src"].to_string().contains("Cargo.toml"));
 }
 
 #[test]
 fn a_test_cannot_write_its_own_score() {
+    // The submission finds the grader's --out folder and writes a forged gradebook, report and feedback there
+    // while its tests run; the grader writes every report after the student's processes are gone.
     assert_student("writes-results", 0, &["panicked", "panicked"]);
-    let (_, grades) = class_report();
+    let (report, grades) = class_report();
+    assert!(report.get("forged").is_none(), "report.json is the grader's: {report}");
     assert!(!grades.contains("999"), "the forged gradebook did not survive:\n{grades}");
     assert!(grades.lines().any(|line| line.starts_with("writes-results,0,")), "{grades}");
 }
@@ -143,17 +126,14 @@ fn a_test_cannot_write_its_own_score() {
 #[test]
 fn a_missing_exercise_scores_zero_and_says_so() {
     assert_student("missing-exercise", 0, &["not_built", "not_built"]);
-    let (report, _) = class_report();
-    let submission =
-        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "missing-exercise").unwrap();
+    let submission = submission("missing-exercise");
     assert_eq!(submission["exercises"][0]["status"], "missing");
 }
 
 #[test]
 fn an_empty_folder_still_gets_a_row() {
-    let (report, grades) = class_report();
-    let submission =
-        report["submissions"].as_array().unwrap().iter().find(|s| s["student"] == "empty").expect("a row for empty");
+    let (_, grades) = class_report();
+    let submission = submission("empty");
     assert_eq!(submission["problem"], "the submission is empty");
     assert!(grades.lines().any(|line| line.starts_with("empty,0,0,3,")), "{grades}");
 }

@@ -4,6 +4,7 @@
 //! theme is active, light or dark; boxes are `currentColor` at low opacity for the same reason.
 
 use super::parse::{Diagram, Step};
+use crate::xml::escape;
 
 const CHAR_WIDTH: f64 = 7.5; // a fair average for the book's 14px sans-serif; nothing here can measure text
 const PAD: f64 = 10.0; // between text and the edge of its box
@@ -309,24 +310,6 @@ fn text_width(text: &str) -> f64 {
 fn num(value: f64) -> String {
     let rounded = (value * 10.0).round() / 10.0;
     if rounded == rounded.trunc() { format!("{}", rounded as i64) } else { format!("{rounded:.1}") }
-}
-
-/// Escapes text for both XML content and attribute values. Control characters are dropped: XML 1.0
-/// forbids most of them, and a label cannot usefully contain one.
-pub(super) fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

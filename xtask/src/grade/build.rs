@@ -1,6 +1,5 @@
 //! Compiling one submission: its scratch workspace, one `cargo build --tests` for all its exercises.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -75,16 +74,9 @@ impl Settings {
             .stderr(Stdio::null())
             .spawn()
             .context("could not run cargo")?;
-        let mut stdout = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(stdout) = stdout.as_mut() {
-                let _ = stdout.read_to_string(&mut text);
-            }
-            text
-        });
+        let stdout = cargo::read_in_background(child.stdout.take());
         let (_, timed_out) = cargo::wait_at_most(&mut child, self.limit)?;
-        let mut build = cargo::read_build_messages(&reader.join().unwrap_or_default());
+        let mut build = cargo::read_build_messages(&cargo::join_reader(stdout));
         // Test binaries are large and each is run once: keep them with the submission, which is deleted after
         // grading, rather than in the target directory.
         let binaries = scratch.join(".grader-bin");

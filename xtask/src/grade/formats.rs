@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use crate::xml::escape as xml;
+
 use super::report::{ClassReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
 
 /// One row per student: points per chapter, total, maximum, and why a submission could not be graded.
@@ -283,24 +285,6 @@ pub fn junit(report: &ClassReport) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().find(|line| !line.trim().is_empty()).unwrap_or("")
-}
-
-/// Escapes text for XML content and attributes, and drops the control characters XML 1.0 forbids.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
