@@ -1,18 +1,22 @@
 //! Chapter 1's graded tests: `cargo test -p ex01-clients-servers`.
 //!
-//! Each test starts your `app()` on a free port of 127.0.0.1 and talks to it over real TCP connections, the
-//! way a browser would. The manifest (`course.toml`) gives each test its points.
+//! Each test starts your program (`cargo run -p ex01-clients-servers` runs the same one) on a free port of
+//! 127.0.0.1 and talks to it over real TCP connections, the way a browser would. The manifest (`course.toml`)
+//! gives each test its points.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex01_clients_servers as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex01-clients-servers");
 #[cfg(feature = "solution")]
-use sol01_clients_servers as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol01-clients-servers");
 
 use std::collections::HashSet;
 
-use testkit::{Chapter, Section, TestServer, http};
+use testkit::{Chapter, Section, Server, http};
+
+/// The page the server must serve, byte for byte: the exercise's `static/index.html`.
+const CHAT_PAGE: &str = include_str!("../static/index.html");
 
 const CHAPTER: Chapter = Chapter { number: 1, title: "Clients and servers", page: "book/src/01-clients-servers.md" };
 const ROUTES: Section = CHAPTER.section("Routes and handlers");
@@ -22,7 +26,7 @@ const MANY_CLIENTS: Section = CHAPTER.section("One server, many clients");
 
 #[tokio::test]
 async fn health_route_answers_ok() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     let response = http::get(server.address(), "/health", ROUTES).await;
     assert_eq!(response.status, 200, "GET /health should answer 200 OK.\nRead: {ROUTES}");
     assert_eq!(response.body, "ok", "GET /health should answer with the text \"ok\", nothing more.\nRead: {ROUTES}");
@@ -30,7 +34,7 @@ async fn health_route_answers_ok() {
 
 #[tokio::test]
 async fn chat_page_is_served_as_html() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     let response = http::get(server.address(), "/", ROUTES).await;
     assert_eq!(response.status, 200, "GET / should answer 200 OK with the chat page.\nRead: {ROUTES}");
     let content_type = response.header("content-type").unwrap_or("(none)");
@@ -39,15 +43,14 @@ async fn chat_page_is_served_as_html() {
         "the chat page must be labelled as HTML in UTF-8, or the browser shows its source instead of rendering it.\nRead: {CONTENT_TYPES}"
     );
     assert_eq!(
-        response.body,
-        chapter::CHAT_PAGE,
+        response.body, CHAT_PAGE,
         "GET / should answer with the chat page from static/index.html, unchanged.\nRead: {ROUTES}"
     );
 }
 
 #[tokio::test]
 async fn chat_page_has_a_form_and_a_message_list() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     let response = http::get(server.address(), "/", ROUTES).await;
     // The page's structure: a message list and a form with an input and a button, as the snapshot shows.
     insta::assert_snapshot!("chat_page_outline", testkit::html::outline(&response.body));
@@ -55,7 +58,7 @@ async fn chat_page_has_a_form_and_a_message_list() {
 
 #[tokio::test]
 async fn unknown_path_is_not_found() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     let response = http::get(server.address(), "/no-such-page", STATUS_CODES).await;
     assert_eq!(
         response.status, 404,
@@ -65,7 +68,7 @@ async fn unknown_path_is_not_found() {
 
 #[tokio::test]
 async fn wrong_method_is_refused() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     let response = http::request(server.address(), "DELETE", "/health", STATUS_CODES).await;
     assert_eq!(
         response.status, 405,
@@ -76,7 +79,7 @@ async fn wrong_method_is_refused() {
 #[tokio::test]
 async fn fifty_clients_at_once_are_all_answered() {
     const CLIENTS: usize = 50;
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, ROUTES).await;
     // Fifty clients, each on its own TCP connection, all in flight at the same time.
     let requests = (0..CLIENTS).map(|_| http::get(server.address(), "/health", MANY_CLIENTS));
     let responses = testkit::join_all(requests).await;

@@ -1,17 +1,17 @@
 //! Chapter 2's graded tests: `cargo test -p ex02-websockets`.
 //!
-//! Each test starts your `app()` on a free port and opens a real WebSocket to `/ws`, the way a browser's
+//! Each test starts your program (the one `cargo run -p ex02-websockets` runs) on a free port and opens a real WebSocket to `/ws`, the way a browser's
 //! `new WebSocket(...)` does.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex02_websockets as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex02-websockets");
 #[cfg(feature = "solution")]
-use sol02_websockets as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol02-websockets");
 
 use testkit::ws::{self, Message, Received, WsClient};
-use testkit::{Chapter, Section, TestServer};
+use testkit::{Chapter, Section, Server};
 
 const CHAPTER: Chapter = Chapter { number: 2, title: "WebSockets", page: "book/src/02-websockets.md" };
 const UPGRADE: Section = CHAPTER.section("From HTTP to WebSocket");
@@ -20,18 +20,21 @@ const ECHO: Section = CHAPTER.section("Text and binary messages");
 const DUPLEX: Section = CHAPTER.section("Both sides at once");
 const CLOSING: Section = CHAPTER.section("Saying goodbye");
 
+/// The first message the server sends on every new WebSocket.
+const GREETING: &str = "welcome";
+
 /// Starts the server and connects one client, which has not sent anything yet.
-async fn connect(section: Section) -> (TestServer, WsClient) {
-    let server = TestServer::start(chapter::app()).await;
+async fn connect(section: Section) -> (Server, WsClient) {
+    let server = Server::start(PROGRAM, UPGRADE).await;
     let client = ws::connect(server.address(), "/ws", section).await;
     (server, client)
 }
 
 /// Connects and reads the greeting, so the test can go on from there.
-async fn connect_and_greet(section: Section) -> (TestServer, WsClient) {
+async fn connect_and_greet(section: Section) -> (Server, WsClient) {
     let (server, mut client) = connect(section).await;
     let greeting = client.expect_text("the greeting").await;
-    assert_eq!(greeting, chapter::GREETING, "the first message should be the greeting.\nRead: {SERVER_FIRST}");
+    assert_eq!(greeting, GREETING, "the first message should be the greeting.\nRead: {SERVER_FIRST}");
     (server, client)
 }
 
@@ -58,8 +61,7 @@ async fn server_speaks_first() {
     // The client sends nothing at all: a WebSocket server may talk whenever it likes.
     let first = client.expect_text("a greeting the server sends without being asked").await;
     assert_eq!(
-        first,
-        chapter::GREETING,
+        first, GREETING,
         "the server's first message should be GREETING, sent unprompted.\nRead: {SERVER_FIRST}"
     );
 }

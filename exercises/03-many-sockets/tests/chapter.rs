@@ -1,18 +1,19 @@
 //! Chapter 3's graded tests: `cargo test -p ex03-many-sockets`.
 //!
-//! Each test starts your `app()` on a free port and connects several real WebSocket clients to it at once.
+//! Each test starts your program (the one `cargo run -p ex03-many-sockets` runs) on a free port and connects several real WebSocket clients to it at once.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex03_many_sockets as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex03-many-sockets");
 #[cfg(feature = "solution")]
-use sol03_many_sockets as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol03-many-sockets");
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 
 use testkit::ws::{self, Received, WsClient};
-use testkit::{Chapter, Section, TestServer};
+use testkit::{Chapter, Section, Server};
 
 const CHAPTER: Chapter = Chapter { number: 3, title: "One server, many sockets", page: "book/src/03-many-sockets.md" };
 const APART: Section = CHAPTER.section("Telling clients apart");
@@ -20,25 +21,35 @@ const RELAYING: Section = CHAPTER.section("Relaying");
 const LEAVING: Section = CHAPTER.section("When a client leaves");
 const SLOW: Section = CHAPTER.section("Slow clients");
 
+/// The first message each client receives: `you are 127.0.0.1:54321`.
+fn introduction(client: SocketAddr) -> String {
+    format!("you are {client}")
+}
+
+/// How a chat line is shown to the others: `127.0.0.1:54321: hello`.
+fn relayed(from: SocketAddr, text: &str) -> String {
+    format!("{from}: {text}")
+}
+
 /// Connects a client and reads its introduction, checking that it names the client's own address and port.
-async fn join(server: &TestServer, section: Section) -> WsClient {
+async fn join(server: &Server, section: Section) -> WsClient {
     let mut client = ws::connect(server.address(), "/ws", section).await;
     introduced(&mut client).await;
     client
 }
 
 async fn introduced(client: &mut WsClient) {
-    let introduction = client.expect_text("the introduction, \"you are ADDRESS:PORT\"").await;
+    let first = client.expect_text("the introduction, \"you are ADDRESS:PORT\"").await;
     assert_eq!(
-        introduction,
-        chapter::introduction(client.local_address()),
+        first,
+        introduction(client.local_address()),
         "the first message names the address and port the client connects from, as the server sees them.\nRead: {APART}"
     );
 }
 
 #[tokio::test]
 async fn clients_share_one_port_and_are_told_apart() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, APART).await;
     let mut clients = Vec::new();
     for _ in 0..5 {
         // `join` checks that each client is introduced by its own address and port.
@@ -55,13 +66,13 @@ async fn clients_share_one_port_and_are_told_apart() {
 
 #[tokio::test]
 async fn a_message_reaches_every_other_client() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, APART).await;
     let mut alice = join(&server, RELAYING).await;
     let mut bob = join(&server, RELAYING).await;
     let mut carol = join(&server, RELAYING).await;
 
     alice.send_text("hello, everyone").await;
-    let expected = chapter::relayed(alice.local_address(), "hello, everyone");
+    let expected = relayed(alice.local_address(), "hello, everyone");
     for (name, client) in [("bob", &mut bob), ("carol", &mut carol)] {
         let line = client.expect_text(&format!("alice's message, relayed to {name}")).await;
         assert_eq!(line, expected, "{name} should receive alice's line, prefixed with her address.\nRead: {RELAYING}");
@@ -70,7 +81,7 @@ async fn a_message_reaches_every_other_client() {
 
 #[tokio::test]
 async fn the_sender_does_not_get_its_own_message_back() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, APART).await;
     let mut alice = join(&server, RELAYING).await;
     let mut bob = join(&server, RELAYING).await;
 
@@ -81,14 +92,14 @@ async fn the_sender_does_not_get_its_own_message_back() {
     let line = alice.expect_text("bob's answer").await;
     assert_eq!(
         line,
-        chapter::relayed(bob.local_address(), "second"),
+        relayed(bob.local_address(), "second"),
         "alice's next message should be bob's line: a client is not sent its own words back.\nRead: {RELAYING}"
     );
 }
 
 #[tokio::test]
 async fn a_client_that_leaves_breaks_nobody() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, APART).await;
     let mut alice = join(&server, LEAVING).await;
     let mut bob = join(&server, LEAVING).await;
     let mut polite = join(&server, LEAVING).await;
@@ -99,20 +110,20 @@ async fn a_client_that_leaves_breaks_nobody() {
     for number in 1..=3 {
         alice.send_text(format!("still here {number}")).await;
         let line = bob.expect_text("alice's line after two clients left").await;
-        assert_eq!(line, chapter::relayed(alice.local_address(), &format!("still here {number}")), "Read: {LEAVING}");
+        assert_eq!(line, relayed(alice.local_address(), &format!("still here {number}")), "Read: {LEAVING}");
     }
     // A newcomer joins the same server and chats as if nothing had happened.
     let mut newcomer = join(&server, LEAVING).await;
     bob.send_text("welcome").await;
     let line = newcomer.expect_text("bob's welcome").await;
-    assert_eq!(line, chapter::relayed(bob.local_address(), "welcome"), "Read: {LEAVING}");
+    assert_eq!(line, relayed(bob.local_address(), "welcome"), "Read: {LEAVING}");
 }
 
 #[tokio::test]
 async fn a_slow_client_never_stalls_the_others() {
     // 600 lines of 16 KiB: about 10 MB, far more than the slow client's buffers and the channel can hold.
     const LINES: usize = 600;
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, APART).await;
     let mut slow = ws::connect_with_small_receive_buffer(server.address(), "/ws", SLOW).await;
     introduced(&mut slow).await;
     let mut alice = join(&server, SLOW).await;
@@ -126,7 +137,7 @@ async fn a_slow_client_never_stalls_the_others() {
         alice.send_text(text.as_str()).await;
         let line = bob.expect_text("alice's next line, while another client is not reading").await;
         assert!(
-            line == chapter::relayed(alice.local_address(), &text),
+            line == relayed(alice.local_address(), &text),
             "bob should receive alice's line {number}, in order, although another client is stuck.\nRead: {SLOW}"
         );
     }

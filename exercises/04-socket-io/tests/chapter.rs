@@ -1,19 +1,19 @@
 //! Chapter 4's graded tests: `cargo test -p ex04-socket-io`.
 //!
-//! Each test starts your `app()` on a free port. Some speak Engine.IO by hand over plain HTTP and a raw
+//! Each test starts your program (the one `cargo run -p ex04-socket-io` runs) on a free port. Some speak Engine.IO by hand over plain HTTP and a raw
 //! WebSocket, to show exactly what goes over the wire; the others use a real Socket.IO client.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex04_socket_io as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex04-socket-io");
 #[cfg(feature = "solution")]
-use sol04_socket_io as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol04-socket-io");
 
 use serde_json::{Value, json};
 use testkit::sio::{self, Options, TransportType};
 use testkit::ws::{self, WsClient};
-use testkit::{Chapter, Section, TestServer, http};
+use testkit::{Chapter, Section, Server, http};
 
 const CHAPTER: Chapter = Chapter { number: 4, title: "Socket.IO", page: "book/src/04-socket-io.md" };
 const MOUNTING: Section = CHAPTER.section("Mounting Socket.IO on axum");
@@ -22,8 +22,14 @@ const POLLING: Section = CHAPTER.section("Long-polling");
 const UPGRADE: Section = CHAPTER.section("The upgrade to WebSocket");
 const EVENTS: Section = CHAPTER.section("Events over the connection");
 
+/// The page the server must serve, byte for byte: the exercise's `static/index.html`.
+const CHAT_PAGE: &str = include_str!("../static/index.html");
+
+/// What the `welcome` event carries.
+const WELCOME: &str = "welcome";
+
 /// The Engine.IO handshake: `GET /socket.io/?EIO=4&transport=polling`, answered by an "open" packet.
-async fn handshake(server: &TestServer) -> (http::Response, Value) {
+async fn handshake(server: &Server) -> (http::Response, Value) {
     let response = http::get(server.address(), "/socket.io/?EIO=4&transport=polling", HANDSHAKE).await;
     assert_eq!(response.status, 200, "the handshake is an ordinary GET answered 200 OK.\nRead: {HANDSHAKE}");
     let Some(open) = response.body.strip_prefix('0') else {
@@ -47,7 +53,7 @@ fn session_id(open: &Value) -> String {
 
 #[tokio::test]
 async fn handshake_is_a_plain_http_get() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let (response, mut open) = handshake(&server).await;
     assert!(
         response.header("content-type").is_some_and(|value| value.starts_with("text/plain")),
@@ -61,16 +67,16 @@ async fn handshake_is_a_plain_http_get() {
 
 #[tokio::test]
 async fn polling_only_client_is_welcomed() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let options = Options { transport: TransportType::Polling, ..Options::default() };
     let mut client = sio::connect_with(server.address(), options, POLLING).await;
     let welcome = client.expect_event("welcome", "the welcome event, over long-polling").await;
-    assert_eq!(welcome, json!(chapter::WELCOME), "Read: {EVENTS}");
+    assert_eq!(welcome, json!(WELCOME), "Read: {EVENTS}");
 }
 
 #[tokio::test]
 async fn polling_only_client_sends_and_receives() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let options = Options { transport: TransportType::Polling, ..Options::default() };
     let mut client = sio::connect_with(server.address(), options, POLLING).await;
     client.expect_event("welcome", "the welcome event").await;
@@ -81,7 +87,7 @@ async fn polling_only_client_sends_and_receives() {
 
 #[tokio::test]
 async fn websocket_only_client_sends_and_receives() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let options = Options { transport: TransportType::Websocket, ..Options::default() };
     let mut client = sio::connect_with(server.address(), options, UPGRADE).await;
     client.expect_event("welcome", "the welcome event, over a WebSocket").await;
@@ -92,7 +98,7 @@ async fn websocket_only_client_sends_and_receives() {
 
 #[tokio::test]
 async fn client_upgrades_from_polling_to_websocket() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let (_, open) = handshake(&server).await;
     assert_eq!(
         open["upgrades"],
@@ -117,7 +123,7 @@ async fn client_upgrades_from_polling_to_websocket() {
         "the server accepts the namespace with 40{{\"sid\":...}}, got {connected:?}.\nRead: {UPGRADE}"
     );
     let welcome = next_packet(&mut socket, "the welcome event as a Socket.IO EVENT packet").await;
-    assert_eq!(welcome, format!("42[\"welcome\",{}]", json!(chapter::WELCOME)), "Read: {EVENTS}");
+    assert_eq!(welcome, format!("42[\"welcome\",{}]", json!(WELCOME)), "Read: {EVENTS}");
 }
 
 /// The next Engine.IO packet that is not about the connection's health. The server pings (`2`) whenever its
@@ -135,9 +141,9 @@ async fn next_packet(socket: &mut WsClient, what: &str) -> String {
 
 #[tokio::test]
 async fn page_loads_the_official_client() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, MOUNTING).await;
     let page = http::get(server.address(), "/", MOUNTING).await;
-    assert_eq!(page.body, chapter::CHAT_PAGE, "GET / still serves the page.\nRead: {MOUNTING}");
+    assert_eq!(page.body, CHAT_PAGE, "GET / still serves the page.\nRead: {MOUNTING}");
     insta::assert_snapshot!("page_outline", testkit::html::outline(&page.body));
 
     // The script's route must answer, not the Socket.IO layer (which would call it a bad handshake).

@@ -1,24 +1,32 @@
 //! Chapter 5's graded tests: `cargo test -p ex05-events`.
 //!
-//! Each test starts your `app()` on a free port and connects a real Socket.IO client, which emits events and
+//! Each test starts your program (the one `cargo run -p ex05-events` runs) on a free port and connects a real Socket.IO client, which emits events and
 //! waits for what comes back: acknowledgements and events.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex05_events as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex05-events");
 #[cfg(feature = "solution")]
-use sol05_events as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol05-events");
 
 use serde_json::{Value, json};
 use testkit::sio::{self, SioClient};
-use testkit::{Chapter, Section, TestServer};
+use testkit::{Chapter, Section, Server};
 
 const CHAPTER: Chapter = Chapter { number: 5, title: "Emitting events", page: "book/src/05-events.md" };
 const LISTENING: Section = CHAPTER.section("Listening for an event");
 const TYPED: Section = CHAPTER.section("Typed payloads");
 const ACKS: Section = CHAPTER.section("Acknowledgements");
 const BAD_INPUT: Section = CHAPTER.section("Bad input");
+
+/// The longest message accepted, in characters (not bytes).
+const MAX_TEXT_CHARS: usize = 500;
+
+/// Why a message was refused, as the acknowledgement says it.
+const EMPTY: &str = "the message is empty";
+const TOO_LONG: &str = "the message is longer than 500 characters";
+const MALFORMED: &str = "expected {\"text\": \"...\"}";
 
 fn ok() -> Value {
     json!({ "ok": true })
@@ -28,8 +36,8 @@ fn refused(reason: &str) -> Value {
     json!({ "ok": false, "error": reason })
 }
 
-async fn connect(section: Section) -> (TestServer, SioClient) {
-    let server = TestServer::start(chapter::app()).await;
+async fn connect(section: Section) -> (Server, SioClient) {
+    let server = Server::start(PROGRAM, LISTENING).await;
     let client = sio::connect(server.address(), section).await;
     (server, client)
 }
@@ -73,7 +81,7 @@ async fn empty_message_gets_an_error_ack() {
     let (_server, mut client) = connect(TYPED).await;
     for text in ["", "   ", "\n\t"] {
         let ack = client.emit_with_ack("chat message", json!({ "text": text })).await;
-        assert_eq!(ack, refused(chapter::EMPTY), "{text:?} is empty once trimmed.\nRead: {TYPED}");
+        assert_eq!(ack, refused(EMPTY), "{text:?} is empty once trimmed.\nRead: {TYPED}");
     }
     chat(&mut client, "still connected", BAD_INPUT).await;
 }
@@ -81,11 +89,11 @@ async fn empty_message_gets_an_error_ack() {
 #[tokio::test]
 async fn oversized_message_gets_an_error_ack_and_the_connection_lives() {
     let (_server, mut client) = connect(TYPED).await;
-    let too_long = "x".repeat(chapter::MAX_TEXT_CHARS + 1);
+    let too_long = "x".repeat(MAX_TEXT_CHARS + 1);
     let ack = client.emit_with_ack("chat message", json!({ "text": too_long })).await;
-    assert_eq!(ack, refused(chapter::TOO_LONG), "501 characters is one too many.\nRead: {TYPED}");
+    assert_eq!(ack, refused(TOO_LONG), "501 characters is one too many.\nRead: {TYPED}");
     // The limit counts characters, not bytes: 500 "é" are 1000 bytes of UTF-8, and allowed.
-    chat(&mut client, &"é".repeat(chapter::MAX_TEXT_CHARS), TYPED).await;
+    chat(&mut client, &"é".repeat(MAX_TEXT_CHARS), TYPED).await;
 }
 
 #[tokio::test]
@@ -95,7 +103,7 @@ async fn malformed_payload_gets_an_error_ack_and_the_connection_lives() {
         let ack = client.emit_with_ack("chat message", payload.clone()).await;
         assert_eq!(
             ack,
-            refused(chapter::MALFORMED),
+            refused(MALFORMED),
             "the payload {payload} is not {{\"text\": string}}: it gets an error acknowledgement, not silence.\nRead: {BAD_INPUT}"
         );
     }

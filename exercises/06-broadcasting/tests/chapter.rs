@@ -1,20 +1,20 @@
 //! Chapter 6's graded tests: `cargo test -p ex06-broadcasting`.
 //!
-//! Each test starts your `app()` on a free port and connects several real Socket.IO clients to it, each with
+//! Each test starts your program (the one `cargo run -p ex06-broadcasting` runs) on a free port and connects several real Socket.IO clients to it, each with
 //! a name in its handshake's auth. The clients read what arrives in order, so a test can say "the next thing
 //! bob hears is ...": that is how a test proves something did *not* arrive, without waiting for nothing.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours. You never need to turn that feature on.
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
-use ex06_broadcasting as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_ex06-broadcasting");
 #[cfg(feature = "solution")]
-use sol06_broadcasting as chapter;
+const PROGRAM: &str = env!("CARGO_BIN_EXE_sol06-broadcasting");
 
 use serde_json::{Value, json};
 use testkit::sio::{self, Options, Received, SioClient};
 use testkit::ws::{self, WsClient};
-use testkit::{Chapter, Section, TestServer};
+use testkit::{Chapter, Section, Server};
 
 const CHAPTER: Chapter = Chapter { number: 6, title: "Broadcasting", page: "book/src/06-broadcasting.md" };
 const EVERYONE: Section = CHAPTER.section("Everyone, including the sender");
@@ -22,8 +22,16 @@ const OTHERS: Section = CHAPTER.section("Everyone but the sender");
 const JOINING: Section = CHAPTER.section("Joining and leaving");
 const MID_BROADCAST: Section = CHAPTER.section("A client leaving mid-broadcast");
 
+/// The longest message accepted, in characters (not bytes).
+const MAX_TEXT_CHARS: usize = 500;
+
+/// Why a message was refused, as the acknowledgement says it.
+const EMPTY: &str = "the message is empty";
+const TOO_LONG: &str = "the message is longer than 500 characters";
+const MALFORMED: &str = "expected {\"text\": \"...\"}";
+
 /// Connects a client that calls itself `name` (the handshake's auth is `{"name": name}`).
-async fn join(server: &TestServer, name: &str, section: Section) -> SioClient {
+async fn join(server: &Server, name: &str, section: Section) -> SioClient {
     let options = Options { auth: Some(json!({ "name": name })), ..Options::default() };
     sio::connect_with(server.address(), options, section).await
 }
@@ -80,7 +88,7 @@ struct RawClient {
 }
 
 impl RawClient {
-    async fn join(server: &TestServer, name: &str, section: Section) -> RawClient {
+    async fn join(server: &Server, name: &str, section: Section) -> RawClient {
         let socket = ws::connect(server.address(), "/socket.io/?EIO=4&transport=websocket", section).await;
         let mut client = RawClient { socket };
         let open = client.next_text("the Engine.IO open packet, 0{...}").await;
@@ -145,7 +153,7 @@ fn parse_packet(text: &str) -> Packet {
 
 #[tokio::test]
 async fn a_message_reaches_everyone_including_the_sender() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, EVERYONE).await;
     // alice speaks Socket.IO by hand, so that the test sees each of her packets in the order it arrives.
     let mut alice = RawClient::join(&server, "alice", EVERYONE).await;
     let mut bob = join(&server, "bob", EVERYONE).await;
@@ -182,7 +190,7 @@ async fn a_message_reaches_everyone_including_the_sender() {
 
 #[tokio::test]
 async fn the_others_hear_of_a_newcomer_but_the_newcomer_does_not() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, EVERYONE).await;
     let mut alice = join(&server, "alice", OTHERS).await;
     let mut bob = join(&server, "bob", OTHERS).await;
     let joined = alice.expect_event("user joined", "the notice that bob joined, at alice").await;
@@ -219,7 +227,7 @@ async fn the_others_hear_of_a_newcomer_but_the_newcomer_does_not() {
 
 #[tokio::test]
 async fn a_client_that_leaves_is_announced_to_the_others() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, EVERYONE).await;
     let mut alice = join(&server, "alice", JOINING).await;
     let bob = join(&server, "bob", JOINING).await;
     let mut carol = join(&server, "carol", JOINING).await;
@@ -246,7 +254,7 @@ async fn a_client_that_leaves_is_announced_to_the_others() {
 #[tokio::test]
 async fn a_client_leaving_mid_broadcast_breaks_nobody() {
     const BURST: usize = 50;
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, EVERYONE).await;
     let mut alice = join(&server, "alice", MID_BROADCAST).await;
     let mut bob = join(&server, "bob", MID_BROADCAST).await;
     let mut carol = join(&server, "carol", MID_BROADCAST).await;
@@ -289,15 +297,15 @@ async fn a_client_leaving_mid_broadcast_breaks_nobody() {
 
 #[tokio::test]
 async fn invalid_messages_are_still_acknowledged_with_the_reason() {
-    let server = TestServer::start(chapter::app()).await;
+    let server = Server::start(PROGRAM, EVERYONE).await;
     let alice = join(&server, "alice", EVERYONE).await;
     let mut bob = join(&server, "bob", EVERYONE).await;
 
     let refused = [
-        (json!({ "text": "   " }), chapter::EMPTY),
-        (json!({ "text": "x".repeat(chapter::MAX_TEXT_CHARS + 1) }), chapter::TOO_LONG),
-        (json!({ "txt": "a typo in the field's name" }), chapter::MALFORMED),
-        (json!(42), chapter::MALFORMED),
+        (json!({ "text": "   " }), EMPTY),
+        (json!({ "text": "x".repeat(MAX_TEXT_CHARS + 1) }), TOO_LONG),
+        (json!({ "txt": "a typo in the field's name" }), MALFORMED),
+        (json!(42), MALFORMED),
     ];
     for (payload, reason) in refused {
         let ack = alice.emit_with_ack("chat message", payload.clone()).await;
@@ -308,7 +316,7 @@ async fn invalid_messages_are_still_acknowledged_with_the_reason() {
         );
     }
     // 500 characters are allowed, however many bytes they take.
-    let longest = "é".repeat(chapter::MAX_TEXT_CHARS);
+    let longest = "é".repeat(MAX_TEXT_CHARS);
     let ack = alice.emit_with_ack("chat message", json!({ "text": longest })).await;
     assert_eq!(ack, json!({ "ok": true }), "a message of exactly 500 characters is accepted.\nRead: {EVERYONE}");
 

@@ -1,6 +1,9 @@
 //! Given: the wire protocol of this chapter, and the program's plumbing (settings, usage, standard input). You
 //! do not need to change this file.
 
+#![allow(dead_code, reason = "some of the given code is used only once your code calls it")]
+
+use std::process::ExitCode;
 use std::time::Duration;
 
 use rust_socketio::Payload;
@@ -95,3 +98,21 @@ pub fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 // ANCHOR_END: helpers
+
+/// The whole program, as `main` runs it: read the arguments (your `parse_args`), then either print the usage
+/// or run the chat (your `run`) on the lines of the standard input. Wrong arguments are a one-line error with
+/// the usage after it, and exit code 2, the usual code for "you called me wrong".
+pub async fn program() -> ExitCode {
+    let program = env!("CARGO_BIN_NAME");
+    match crate::parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => crate::run(args, stdin_lines()).await,
+        Ok(None) => {
+            println!("{}", usage(program));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n{}", usage(program));
+            ExitCode::from(2)
+        }
+    }
+}

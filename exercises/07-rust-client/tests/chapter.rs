@@ -5,29 +5,21 @@
 //! the "observer", sits in the chat and checks what your program sends; your program's output is compared
 //! with snapshots in `tests/snapshots/`, the server's address and port replaced by `[address]`.
 
-// The reference solution runs these very tests: with its `solution` feature on, `chapter` is the solution's
-// crate instead of yours, and so is the program. You never need to turn that feature on.
-#[cfg(not(feature = "solution"))]
-use ex07_rust_client as chapter;
-#[cfg(feature = "solution")]
-use sol07_rust_client as chapter;
-
+// The reference solution runs these very tests, against its own program. You never need to turn its
+// `solution` feature on.
 #[cfg(not(feature = "solution"))]
 const PROGRAM: &str = env!("CARGO_BIN_EXE_ex07-rust-client");
 #[cfg(feature = "solution")]
 const PROGRAM: &str = env!("CARGO_BIN_EXE_sol07-rust-client");
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use testkit::cli::{Finished, Running};
+use testkit::reference::{self, ReferenceServer};
 use testkit::sio::{self, Options, SioClient};
-use testkit::{Chapter, Section, TestServer, WAIT, reference, within};
-use tokio::sync::{mpsc, oneshot};
-use wait_timeout::ChildExt;
+use testkit::{Chapter, Program, Section};
 
 const CHAPTER: Chapter = Chapter { number: 7, title: "A client in Rust", page: "book/src/07-rust-client.md" };
 const PROGRAM_TOO: Section = CHAPTER.section("A client is a program too");
@@ -39,70 +31,27 @@ const UNREACHABLE: Section = CHAPTER.section("When the server is not there");
 /// The longest a whole run of the program may take: connecting, a few messages, disconnecting.
 const RUN_LIMIT: Duration = Duration::from_secs(10);
 
-/// How the program ended, and what it wrote.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    /// Both outputs, for failure messages.
-    fn transcript(&self) -> String {
-        format!("--- its standard output:\n{}--- its standard error:\n{}---", self.stdout, self.stderr)
-    }
-}
-
 /// Runs the program to its end with `input` on its standard input, as `echo ... | program ARGS` would.
-///
-/// assert_cmd runs it on a thread of its own (the test's thread keeps serving the chat server meanwhile) and
-/// kills it if it runs longer than [`RUN_LIMIT`].
 async fn run_to_end(args: &[&str], input: &str, section: Section) -> Finished {
-    let mut command = assert_cmd::Command::new(PROGRAM);
-    command.args(args).write_stdin(input.to_owned()).timeout(RUN_LIMIT);
-    let started = Instant::now();
-    let output = match tokio::task::spawn_blocking(move || command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => panic!("the test could not run {PROGRAM}: {error}"),
-        Err(error) => panic!("the test's runner thread failed: {error}"),
-    };
-    let finished = Finished {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        started.elapsed() < RUN_LIMIT,
-        "the program was still running after {RUN_LIMIT:?} and was stopped. At the end of its input it should \
-         disconnect and exit; an unreachable server should be reported within seconds.\n{}\nRead: {section}",
-        finished.transcript()
-    );
-    finished
+    testkit::cli::run_to_end(&Program::new(PROGRAM), args, input, RUN_LIMIT, section).await
 }
 
-/// Checks the exit code, showing everything the program wrote if it is not the expected one.
-fn assert_exit(finished: &Finished, code: i32, meaning: &str, section: Section) {
-    assert_eq!(
-        finished.status.code(),
-        Some(code),
-        "the program should exit with {code} ({meaning}); it ended with {}. (101 is a panic: a `todo!()`?)\n{}\n\
-         Read: {section}",
-        finished.status,
-        finished.transcript()
-    );
+/// Starts the program with its standard input open, for a test that talks to it while it runs.
+fn start(args: &[&str]) -> Running {
+    Running::start(&Program::new(PROGRAM), args)
 }
 
-fn url(server: &TestServer) -> String {
+fn url(server: &ReferenceServer) -> String {
     format!("http://{}", server.address())
 }
 
 /// `output` with the server's address and port replaced, so that a snapshot is the same on every run.
-fn redacted(output: &str, server: &TestServer) -> String {
+fn redacted(output: &str, server: &ReferenceServer) -> String {
     output.replace(&server.address().to_string(), "[address]")
 }
 
 /// Checks the program's whole standard output, line by line, against what it should print.
-fn assert_printed(finished: &Finished, server: &TestServer, expected: &[&str], section: Section) {
+fn assert_printed(finished: &Finished, server: &ReferenceServer, expected: &[&str], section: Section) {
     let printed = redacted(&finished.stdout, server);
     let printed: Vec<&str> = printed.lines().collect();
     assert_eq!(
@@ -115,7 +64,7 @@ fn assert_printed(finished: &Finished, server: &TestServer, expected: &[&str], s
 }
 
 /// A second client in the chat, the one that checks what the program under test sends.
-async fn observer(server: &TestServer, section: Section) -> SioClient {
+async fn observer(server: &ReferenceServer, section: Section) -> SioClient {
     let options = Options { auth: Some(json!({ "name": "observer" })), ..Options::default() };
     sio::connect_with(server.address(), options, section).await
 }
@@ -142,7 +91,7 @@ async fn sends_each_line_and_exits_at_end_of_input() {
     let url = url(&server);
     let input = "hello\n\n   \nhow is everyone?\nbye for now\n";
     let finished = run_to_end(&["--name", "cli", "--url", &url], input, SENDING).await;
-    assert_exit(&finished, 0, "the input ended and every line was answered", PROGRAM_TOO);
+    finished.assert_exit(0, "the input ended and every line was answered", PROGRAM_TOO);
 
     let expected = [
         notice("user joined", "cli"),
@@ -171,7 +120,7 @@ async fn sends_each_line_and_exits_at_end_of_input() {
 async fn prints_what_others_say_as_it_happens() {
     let server = reference::chat_server().await;
     let url = url(&server);
-    let mut program = Running::start(&["--name", "cli", "--url", &url]);
+    let mut program = start(&["--name", "cli", "--url", &url]);
 
     let connected = program.expect_line("the line \"connected to URL as NAME\"", CONNECTING).await;
     assert_eq!(
@@ -213,7 +162,7 @@ async fn prints_what_others_say_as_it_happens() {
 
     // End of input: the program leaves on its own.
     let finished = program.finish(PROGRAM_TOO).await;
-    assert_exit(&finished, 0, "the input ended", PROGRAM_TOO);
+    finished.assert_exit(0, "the input ended", PROGRAM_TOO);
     let expected = ["connected to http://[address] as cli", "* observer joined"]
         .into_iter()
         .chain(messages.iter().map(|(_, shown)| *shown))
@@ -232,7 +181,7 @@ async fn a_rejected_line_is_reported_and_the_client_carries_on() {
     let too_long = "x".repeat(reference::MAX_TEXT_CHARS + 1);
     let input = format!("first\n{too_long}\nlast\n");
     let finished = run_to_end(&["--name", "cli", "--url", &url], &input, SENDING).await;
-    assert_exit(&finished, 0, "a refused line is the server's answer, not a failure", SENDING);
+    finished.assert_exit(0, "a refused line is the server's answer, not a failure", SENDING);
 
     let expected = [notice("user joined", "cli"), said("cli", "first"), said("cli", "last")];
     for (n, expected) in expected.into_iter().enumerate() {
@@ -259,7 +208,7 @@ async fn an_unreachable_server_is_reported_in_one_line() {
     let url = format!("http://{address}");
 
     let finished = run_to_end(&["--name", "cli", "--url", &url], "never sent\n", UNREACHABLE).await;
-    assert_exit(&finished, 1, "the conventional \"it failed\"; 2 is for wrong arguments", UNREACHABLE);
+    finished.assert_exit(1, "the conventional \"it failed\"; 2 is for wrong arguments", UNREACHABLE);
     let prefix = format!("error: cannot connect to {url}: ");
     let lines: Vec<&str> = finished.stderr.lines().collect();
     let [line] = lines.as_slice() else {
@@ -290,134 +239,18 @@ async fn an_unreachable_server_is_reported_in_one_line() {
 
 #[tokio::test]
 async fn missing_name_is_a_usage_error() {
-    let program = Path::new(PROGRAM).file_stem().and_then(|stem| stem.to_str()).unwrap_or_default();
-    let usage = chapter::usage(program);
+    let usage = format!(
+        "usage: {} --name NAME [--url URL]   (default URL http://127.0.0.1:3000)",
+        Program::new(PROGRAM).name()
+    );
     for args in [&[][..], &["--url", "http://127.0.0.1:3000"][..], &["--name"][..], &["--name", "cli", "--loud"][..]] {
         let finished = run_to_end(args, "", PROGRAM_TOO).await;
-        assert_exit(&finished, 2, "the usual code for wrong arguments", PROGRAM_TOO);
+        finished.assert_exit(2, "the usual code for wrong arguments", PROGRAM_TOO);
         assert!(
             finished.stderr.starts_with("error: ") && finished.stderr.contains(&usage) && finished.stdout.is_empty(),
             "with the arguments {args:?}, the program says what is wrong and how to use it, on the standard error \
              (\"error: ...\", then {usage:?}), and nothing on the standard output.\n{}\nRead: {PROGRAM_TOO}",
             finished.transcript()
         );
-    }
-}
-
-/// The program running in the background with its standard input open, for a test that talks to it.
-///
-/// Its output lines are read on threads as they come. Dropping it (a failed assertion, say) kills the program,
-/// so no test leaves one running.
-struct Running {
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
-    stdout: mpsc::UnboundedReceiver<String>,
-    stdout_so_far: Vec<String>,
-    stderr: Option<oneshot::Receiver<String>>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(PROGRAM)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("the test could not start {PROGRAM}: {error}"));
-        let stdin = child.stdin.take();
-        let (lines, stdout) = mpsc::unbounded_channel();
-        if let Some(out) = child.stdout.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    if lines.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let (text, stderr) = oneshot::channel();
-        if let Some(mut err) = child.stderr.take() {
-            std::thread::spawn(move || {
-                let mut all = Vec::new();
-                let _ = err.read_to_end(&mut all);
-                let _ = text.send(String::from_utf8_lossy(&all).into_owned());
-            });
-        }
-        Running { child: Some(child), stdin, stdout, stdout_so_far: Vec::new(), stderr: Some(stderr) }
-    }
-
-    /// Waits for the program's next line of output.
-    async fn expect_line(&mut self, what: &str, section: Section) -> String {
-        match within(WAIT, &format!("the program to print {what}"), section, self.stdout.recv()).await {
-            Some(line) => {
-                self.stdout_so_far.push(line.clone());
-                line
-            }
-            None => {
-                let stderr = self.stderr_text().await;
-                panic!(
-                    "the program ended (or closed its output) before printing {what}.\n--- it printed:\n{}\n\
-                     --- its standard error:\n{stderr}---\nRead: {section}",
-                    self.stdout_so_far.join("\n")
-                );
-            }
-        }
-    }
-
-    /// Everything the program wrote on its standard error, once it has closed it (that is, ended).
-    async fn stderr_text(&mut self) -> String {
-        let Some(stderr) = self.stderr.take() else { return String::new() };
-        let Some(child) = self.child.as_mut() else { return String::new() };
-        // Still running: stop it, or its standard error never ends.
-        if matches!(child.try_wait(), Ok(None)) {
-            let _ = child.kill();
-        }
-        tokio::time::timeout(WAIT, stderr).await.ok().and_then(Result::ok).unwrap_or_default()
-    }
-
-    /// Closes the program's standard input (the user's Ctrl-D) and waits for it to end on its own.
-    async fn finish(mut self, section: Section) -> Finished {
-        drop(self.stdin.take());
-        // Its output ends when it exits; whatever it still prints on the way is part of the transcript.
-        while let Some(line) =
-            within(WAIT, "the program to exit at the end of its input", section, self.stdout.recv()).await
-        {
-            self.stdout_so_far.push(line);
-        }
-        let Some(mut child) = self.child.take() else { unreachable!("`finish` consumes the program") };
-        let waited = tokio::task::spawn_blocking(move || {
-            let status = child.wait_timeout(WAIT);
-            if !matches!(status, Ok(Some(_))) {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            status
-        })
-        .await;
-        let stderr = match self.stderr.take() {
-            Some(stderr) => tokio::time::timeout(WAIT, stderr).await.ok().and_then(Result::ok).unwrap_or_default(),
-            None => String::new(),
-        };
-        let mut stdout = self.stdout_so_far.join("\n");
-        stdout.push('\n');
-        match waited {
-            Ok(Ok(Some(status))) => Finished { status, stdout, stderr },
-            _ => panic!(
-                "the program closed its output but did not exit within {WAIT:?}.\n--- it printed:\n{stdout}--- its \
-                 standard error:\n{stderr}---\nRead: {section}"
-            ),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // Killing is immediate, so this wait is short.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

@@ -18,10 +18,12 @@ pub mod port;
 pub mod process;
 pub mod programs;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
-use axum::Router;
-use testkit::TestServer;
+use testkit::{Chapter, Server};
 use tokio::runtime::Runtime;
 
 /// The kit's root folder: where `course.toml`, `package.json` and `node_modules/` are.
@@ -30,23 +32,69 @@ pub fn kit_root() -> PathBuf {
     crate_dir.ancestors().nth(2).unwrap_or(crate_dir).to_path_buf()
 }
 
-/// A solution's `app()` served on 127.0.0.1, port 0, for the length of one check.
+/// The reference solutions' programs whose servers the checks drive, built once per test binary.
+const SOLUTIONS: &[&str] = &["sol04-socket-io", "sol05-events", "sol06-broadcasting"];
+
+/// The path of a reference solution's program (`sol05-events`, say), built up to date first.
 ///
-/// The server runs on its own runtime's worker thread, so the check itself can block (on a node process, say)
-/// while the server keeps answering. Fields drop in order: the server stops, then its runtime shuts down.
+/// The solutions are programs, not libraries (the chapters' tests run them, invariant 8), so a check starts
+/// one the same way. The first call runs `cargo build` for all of them, which is quick when `cargo test` has
+/// just built them, and makes sure a check never drives a stale binary when run on its own.
+pub fn solution_program(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(build_solutions);
+    match built {
+        Ok(programs) => programs.get(name).cloned().unwrap_or_else(|| panic!("no solution program named {name}")),
+        Err(error) => panic!("{error}"),
+    }
+}
+
+fn build_solutions() -> Result<HashMap<String, PathBuf>, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(kit_root()).args(["build", "--quiet", "--bins", "--message-format=json"]);
+    for name in SOLUTIONS {
+        command.args(["--package", name]);
+    }
+    let output = command.stderr(Stdio::inherit()).output().map_err(|error| format!("could not run cargo: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("`cargo build` of the solutions failed ({})", output.status));
+    }
+    let mut programs = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (Some(name), Some(executable)) = (message["target"]["name"].as_str(), message["executable"].as_str())
+        else {
+            continue;
+        };
+        programs.insert(name.to_owned(), PathBuf::from(executable));
+    }
+    Ok(programs)
+}
+
+/// The chapter named in a failure to start a solution: the interop checks belong to no chapter of the book.
+const INTEROP: Chapter = Chapter { number: 0, title: "Interoperability", page: "support/interop" };
+
+/// A solution's server program on 127.0.0.1, port 0, for the length of one check.
+///
+/// The program's output is read on its own runtime's worker thread, so the check itself can block (on a node
+/// process, say) while the server keeps running. Fields drop in order: the server stops, then its runtime.
 pub struct Served {
-    pub server: TestServer,
+    pub server: Server,
     pub runtime: Runtime,
 }
 
 impl Served {
-    pub fn start(app: Router) -> Served {
+    /// Starts the solution program called `name` (`sol05-events`, say).
+    pub fn start(name: &str) -> Served {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("could not start a tokio runtime for the server");
-        let server = runtime.block_on(TestServer::start(app));
+        let program = solution_program(name);
+        let program = program.to_str().expect("a UTF-8 path").to_owned();
+        let server = runtime.block_on(Server::start(&program, INTEROP.section("starting the server")));
         Served { server, runtime }
     }
 

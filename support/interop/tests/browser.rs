@@ -54,7 +54,7 @@ fn main() -> ExitCode {
 /// message that looks like HTML is shown as exactly those characters and creates no element; a window that
 /// closes is announced in the other.
 fn two_windows_chat() {
-    let served = Served::start(sol06_broadcasting::app());
+    let served = Served::start("sol06-broadcasting");
     let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
     served.runtime.block_on(async {
         let conversation = conversation(&chromedriver, &served);

@@ -1,6 +1,6 @@
 //! The official JavaScript Socket.IO client, under node, against the chapters' reference solutions.
 //!
-//! Each check starts a solution's `app()` on a free port, runs `js/client.mjs` (which imports the npm package
+//! Each check starts a solution's program on a free port, runs `js/client.mjs` (which imports the npm package
 //! `socket.io-client`, pinned by the kit's package-lock.json) with one scenario and one choice of transports,
 //! and compares what the script observed, line by line, with what the chapter's protocol promises. Every
 //! scenario runs three times: with the client's default (long-polling, then the upgrade to WebSocket), over
@@ -13,7 +13,6 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use axum::Router;
 use interop::Served;
 use interop::harness::{self, Check};
 use interop::process::run_with_limit;
@@ -98,9 +97,9 @@ struct Observations {
     transports: Transports,
 }
 
-/// Serves `app`, plays `scenario` with node, and returns what the script observed.
-fn play(app: Router, scenario: &str, transports: Transports) -> Observations {
-    let served = Served::start(app);
+/// Starts the solution's server, plays `scenario` with node, and returns what the script observed.
+fn play(solution: &str, scenario: &str, transports: Transports) -> Observations {
+    let served = Served::start(solution);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/client.mjs");
     let mut node = Command::new("node");
     node.arg(&script).args([&served.url("/"), transports.argument(), scenario]);
@@ -164,13 +163,13 @@ fn event(name: &str, data: Value) -> (String, Value) {
 /// Chapter 4: the server speaks first (`welcome`), and `echo` comes back exactly as sent: the JSON survives
 /// the official client's encoding, socketioxide's decoding and the way back, over each transport.
 fn welcome_and_echo(transports: Transports) {
-    let seen = play(sol04_socket_io::app(), "welcome-echo", transports);
+    let seen = play("sol04-socket-io", "welcome-echo", transports);
     seen.assert_transports("solo");
     // The same value as in client.mjs: a string with non-ASCII characters, numbers, nesting and a null.
     let sent = json!({"text": "héllo ✓", "numbers": [1, 2.5, -3], "nested": {"ok": true, "none": null}});
     assert_eq!(
         seen.events("solo"),
-        [event("welcome", json!(sol04_socket_io::WELCOME)), event("echo", sent)],
+        [event("welcome", json!("welcome")), event("echo", sent)],
         "chapter 4: first the welcome, then the echo of what the client sent, and nothing else"
     );
     assert!(seen.acks("solo").is_empty());
@@ -179,14 +178,14 @@ fn welcome_and_echo(transports: Transports) {
 /// Chapter 5: `chat message` is acknowledged, `{"ok": true}`, and comes back to the sender; an empty one is
 /// refused in its acknowledgement, goes nowhere, and the connection carries on.
 fn acknowledgements(transports: Transports) {
-    let seen = play(sol05_events::app(), "acknowledgements", transports);
+    let seen = play("sol05-events", "acknowledgements", transports);
     seen.assert_transports("solo");
     let ok = json!({"ok": true});
     assert_eq!(
         seen.acks("solo"),
         [
             (json!({"text": "hi"}), ok.clone()),
-            (json!({"text": ""}), json!({"ok": false, "error": sol05_events::EMPTY})),
+            (json!({"text": ""}), json!({"ok": false, "error": "the message is empty"})),
             (json!({"text": "still here"}), ok),
         ],
         "chapter 5: each chat message is acknowledged, the empty one with the reason it was refused"
@@ -202,7 +201,7 @@ fn acknowledgements(transports: Transports) {
 /// told; each says something, and both hear both, the sender included, in the same order; alice leaves, and
 /// bob is told.
 fn broadcast(transports: Transports) {
-    let seen = play(sol06_broadcasting::app(), "broadcast", transports);
+    let seen = play("sol06-broadcasting", "broadcast", transports);
     seen.assert_transports("alice");
     seen.assert_transports("bob");
     let from_alice = event("chat message", json!({"name": "alice", "text": "hi from alice"}));

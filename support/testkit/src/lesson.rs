@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -45,8 +45,9 @@ impl fmt::Display for Section {
 
 /// Awaits `future` for at most `limit`; on a timeout, fails the test saying what was awaited and where to read.
 ///
-/// If the server under test panics meanwhile (a `todo!()` in a handler, say), the wait ends at once with the
-/// server's panic message, instead of running into the timeout: the student sees the cause straight away.
+/// If the program under test panics or exits meanwhile (a `todo!()` in a handler, say), the wait ends at once
+/// with the program's own message, instead of running into the timeout: the student sees the cause straight
+/// away.
 #[track_caller]
 pub fn within<F: Future>(
     limit: Duration,
@@ -57,20 +58,20 @@ pub fn within<F: Future>(
     let caller = std::panic::Location::caller();
     let what = what.to_owned();
     async move {
-        let notify = SERVER_PANICKED.with(Arc::clone);
-        let panicked = notify.notified();
-        tokio::pin!(panicked);
-        // Registered before the check below, so a panic between the two cannot be missed.
-        panicked.as_mut().enable();
-        if let Some(message) = server_panic() {
-            fail_on_server_panic(&what, &message, section);
+        let notify = PROGRAM_TROUBLE_NOTICE.with(Arc::clone);
+        let trouble = notify.notified();
+        tokio::pin!(trouble);
+        // Registered before the check below, so trouble between the two cannot be missed.
+        trouble.as_mut().enable();
+        if let Some(message) = program_trouble() {
+            fail_on_program_trouble(&what, &message, section);
         }
         tokio::select! {
             biased;
             output = future => output,
-            _ = &mut panicked => {
-                let message = server_panic().unwrap_or_default();
-                fail_on_server_panic(&what, &message, section)
+            _ = &mut trouble => {
+                let message = program_trouble().unwrap_or_default();
+                fail_on_program_trouble(&what, &message, section)
             }
             _ = tokio::time::sleep(limit) => panic!(
                 "timed out after {limit:?} waiting for {what}.\n\
@@ -81,45 +82,29 @@ pub fn within<F: Future>(
     }
 }
 
-fn fail_on_server_panic(what: &str, message: &str, section: Section) -> ! {
-    panic!("the server panicked while the test waited for {what}:\n    {message}\nRead: {section}")
+fn fail_on_program_trouble(what: &str, message: &str, section: Section) -> ! {
+    panic!("{message}\n    (the test was waiting for {what})\nRead: {section}")
 }
 
 thread_local! {
-    /// The first panic on this thread since the test began, as "message (location)".
-    static SERVER_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// Wakes a waiting [`within`] when that panic happens.
-    static SERVER_PANICKED: Arc<Notify> = Arc::new(Notify::new());
+    /// The first panic or unexpected exit of a program under test, since the test began.
+    static PROGRAM_TROUBLE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Wakes a waiting [`within`] when it happens.
+    static PROGRAM_TROUBLE_NOTICE: Arc<Notify> = Arc::new(Notify::new());
 }
 
-fn server_panic() -> Option<String> {
-    SERVER_PANIC.with(|slot| slot.borrow().clone())
+fn program_trouble() -> Option<String> {
+    PROGRAM_TROUBLE.with(|slot| slot.borrow().clone())
 }
 
-/// Notices panics in the server's tasks, so that [`within`] can report them.
+/// Records that a program under test panicked or ended (`message` says which, and how), and wakes the waits.
 ///
-/// Each `#[tokio::test]` runs on its own thread with a single-threaded runtime, so the server's tasks panic on
-/// the same thread as the test that waits for them: recording panics per thread keeps parallel tests apart.
-/// The panic is still printed as usual.
-pub(crate) fn watch_for_server_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let print = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(a panic without a message)".into());
-            let location = info.location().map(|location| format!(" ({location})")).unwrap_or_default();
-            SERVER_PANIC.with(|slot| {
-                slot.borrow_mut().get_or_insert(format!("{message}{location}"));
-            });
-            SERVER_PANICKED.with(|notify| notify.notify_waiters());
-            print(info);
-        }));
+/// Each `#[tokio::test]` runs on a thread of its own (libtest gives every test a new thread) with a
+/// single-threaded runtime, and the tasks that watch a program's output run on that runtime: recording per
+/// thread keeps parallel tests apart. The first trouble is the one kept; it is usually the cause.
+pub(crate) fn program_failed(message: String) {
+    PROGRAM_TROUBLE.with(|slot| {
+        slot.borrow_mut().get_or_insert(message);
     });
-    // A new test on a reused thread starts with a clean slate.
-    SERVER_PANIC.with(|slot| slot.borrow_mut().take());
+    PROGRAM_TROUBLE_NOTICE.with(|notify| notify.notify_waiters());
 }

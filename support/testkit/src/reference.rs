@@ -11,12 +11,14 @@
 //!   `{"ok": true}`; anything else is acknowledged with `{"ok": false, "error": REASON}` and goes nowhere;
 //! - on disconnect, `user left` `{"name"}` goes to everyone still connected.
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use axum::Router;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
-
-use crate::TestServer;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 /// The longest message, in characters (not bytes).
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -31,9 +33,37 @@ pub const TOO_LONG: &str = "the message is longer than 500 characters";
 /// The error acknowledged for a payload that is not `{"text": "..."}`.
 pub const MALFORMED: &str = "expected {\"text\": \"...\"}";
 
+/// The reference chat server, listening on 127.0.0.1 at a free port; dropping it stops the server.
+///
+/// It is the kit's code, not the student's, so it runs inside the test process, on the test's runtime.
+pub struct ReferenceServer {
+    address: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl ReferenceServer {
+    /// The address and port it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
 /// Starts the reference chat server on 127.0.0.1, on a free port, for the length of a test.
-pub async fn chat_server() -> TestServer {
-    TestServer::start(app()).await
+pub async fn chat_server() -> ReferenceServer {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("the test could not bind a port on 127.0.0.1; is the loopback interface up?");
+    let address = listener.local_addr().expect("a bound listener has an address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        // An error here would be an accept error on a healthy loopback listener; the test notices it as a
+        // failed connection, with a better message than we could give from here.
+        let _ = axum::serve(listener, app()).with_graceful_shutdown(shutdown).await;
+    });
+    ReferenceServer { address, _stop: stop }
 }
 
 /// The reference server's router: the Socket.IO layer and its handler for the namespace `/`.

@@ -27,9 +27,14 @@ pub struct Options {
     pub auth: Option<Value>,
 }
 
+/// WebSocket only, unless a test asks for more. rust_socketio 0.6's `TransportType::Any` (a polling handshake,
+/// then the upgrade) now and then loses the acknowledgement of an emit sent right after connecting: 3 runs in
+/// 30 of chapter 5's tests, against the same server that answered 200 scripted polling-then-upgrade sessions
+/// without a loss. Chapter 4's tests and the interop tests (the official client, all three transports) are
+/// the ones about transports; the other chapters' tests are about events, and must not flake.
 impl Default for Options {
     fn default() -> Options {
-        Options { transport: TransportType::Any, auth: None }
+        Options { transport: TransportType::Websocket, auth: None }
     }
 }
 

@@ -13,9 +13,14 @@ use tokio::time::timeout;
 // The given code is the exercise's own file, not a copy, so the starter and the solution cannot drift apart.
 #[path = "../../../exercises/07-rust-client/src/protocol.rs"]
 mod protocol;
-pub use protocol::*;
+use protocol::*;
 
-pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
+#[tokio::main]
+async fn main() -> ExitCode {
+    program().await
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = args.into_iter();
     let (mut name, mut url) = (None, None);
     while let Some(arg) = args.next() {
@@ -39,7 +44,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
     Ok(Some(Args { name, url: url.unwrap_or_else(|| DEFAULT_URL.to_owned()) }))
 }
 
-pub fn format_event(event: &str, data: &Value) -> Option<String> {
+fn format_event(event: &str, data: &Value) -> Option<String> {
     let name = printable(data.get("name")?.as_str()?);
     match event {
         "chat message" => Some(format!("{name}: {}", printable(data.get("text")?.as_str()?))),
@@ -49,7 +54,7 @@ pub fn format_event(event: &str, data: &Value) -> Option<String> {
     }
 }
 
-pub fn reason(error: &(dyn Error + 'static)) -> String {
+fn reason(error: &(dyn Error + 'static)) -> String {
     // Libraries wrap errors in errors; the outer messages ("EngineIO Error") say least. The innermost says
     // what actually happened ("Connection refused").
     let mut innermost = error;
@@ -59,7 +64,7 @@ pub fn reason(error: &(dyn Error + 'static)) -> String {
     innermost.to_string()
 }
 
-pub async fn connect(args: &Args) -> Result<Client, String> {
+async fn connect(args: &Args) -> Result<Client, String> {
     // `connect()` returns once the transport is open, *before* the server has accepted the socket into the
     // namespace. The answer to that comes later, through a callback: `Connect` (welcome) or `Error` (refused).
     let (status, mut answer) = mpsc::unbounded_channel::<Result<(), String>>();
@@ -108,7 +113,7 @@ pub async fn connect(args: &Args) -> Result<Client, String> {
     Err(refusal)
 }
 
-pub async fn send_line(client: &Client, line: &str) -> Result<Ack, String> {
+async fn send_line(client: &Client, line: &str) -> Result<Ack, String> {
     let (answer, acknowledged) = oneshot::channel();
     let mut answer = Some(answer);
     let on_ack = move |payload: Payload, _: Client| {
@@ -130,7 +135,7 @@ pub async fn send_line(client: &Client, line: &str) -> Result<Ack, String> {
         .map_err(|_| format!("the server acknowledged with {ack}, not {{\"ok\": ..., \"error\": ...}}"))
 }
 
-pub async fn run(args: Args, mut lines: mpsc::Receiver<String>) -> ExitCode {
+async fn run(args: Args, mut lines: mpsc::Receiver<String>) -> ExitCode {
     let client = match connect(&args).await {
         Ok(client) => client,
         Err(reason) => {
