@@ -69,6 +69,12 @@ enum Verb {
     /// Measure what people wait for: the student's edit-and-test loop, or grading a class.
     #[command(subcommand)]
     Bench(BenchTarget),
+    /// The grader's sandbox around one student program; graded tests call it through `KIT_SANDBOX`.
+    #[command(hide = true)]
+    SandboxExec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
     #[command(hide = true)]
     MdbookPreprocessor {
@@ -120,6 +126,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
+        Verb::SandboxExec { args } => grade::sandbox_exec(&args),
     }
 }
 

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{Options as GradeOptions, submission};
+use super::submission::{self, Purpose};
+use super::Options as GradeOptions;
 use crate::manifest::Manifest;
 
 #[derive(clap::Args)]
@@ -131,26 +132,33 @@ fn generate(kit: &Path, manifest: &Manifest, kind: Kind, folder: &Path) -> Resul
                 let entry = entry?;
                 let mut text = std::fs::read_to_string(entry.path())?;
                 if is_solution {
-                    // A solution names its own crate; in the student's exercise crate it is the exercise's.
-                    let (solution, exercise) = (chapter.solution_package(), chapter.exercise_package());
-                    text = text.replace(&solution.replace('-', "_"), &exercise.replace('-', "_"));
+                    text = as_submission(&text, chapter);
                 }
                 std::fs::write(source.join(entry.file_name()), text)?;
             }
         }
     }
     if let (Kind::Broken, Some(chapter)) = (kind, manifest.chapters.last()) {
-        let lib = folder.join(&chapter.exercise).join("src/lib.rs");
+        let lib = folder.join(&chapter.exercise).join("src/main.rs");
         let text = std::fs::read_to_string(&lib)?;
         std::fs::write(&lib, format!("{text}\nfn broken( {{\n"))?;
     }
     Ok(())
 }
 
+/// A solution's source as a student's would be: the solution reaches the exercise's given files through
+/// `../../../exercises/NN-slug/`, where the student's program has them beside it.
+pub fn as_submission(solution: &str, chapter: &crate::manifest::Chapter) -> String {
+    let exercise = format!("../../../{}/", chapter.exercise.display());
+    let given = format!("#[path = \"{exercise}src/protocol.rs\"]\n");
+    solution.replace(&given, "").replace(&exercise, "../")
+}
+
 /// The naive way: a fresh copy of the kit with the student's code, its own target directory, `cargo test`.
 fn grade_naively(kit: &Path, manifest: &Manifest, student: &Path, copy: &Path) -> Result<Duration> {
-    submission::prepare(kit, manifest, student, copy)?;
-    std::fs::write(copy.join("Cargo.toml"), submission::workspace_manifest(kit, &manifest.chapters)?)?;
+    submission::prepare(kit, manifest, student, copy, Purpose::ProgramsAndTests)?;
+    let workspace = submission::workspace_manifest(kit, &manifest.chapters, Purpose::ProgramsAndTests)?;
+    std::fs::write(copy.join("Cargo.toml"), workspace)?;
     std::fs::copy(kit.join("Cargo.lock"), copy.join("Cargo.lock"))?;
     let started = Instant::now();
     Command::new(crate::cargo::cargo())

@@ -1,12 +1,23 @@
-//! Compiling one submission: its scratch workspace, one `cargo build --tests` for all its exercises.
+//! Compiling for grading: the kit's own test binaries once per class, and each submission's programs.
+//!
+//! The graded tests are black-box (invariant 8): they run the student's program and never link it. So the
+//! test binaries are the same for every submission, and are built once, from the kit's pristine tests, in
+//! the kit's own target directory (nothing a student wrote goes into them). Each submission then builds only
+//! its programs, `cargo build --bins`, in a scratch workspace of its own, inside the sandbox, into a target
+//! directory that only the grader uses: it never holds the kit's solutions, nor, once a submission's
+//! programs have been moved out, anything of another student's.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 
-use super::submission::{self, Overlay};
+use super::sandbox::{Protections, View};
+use super::submission::{self, Overlay, Purpose};
 use crate::cargo;
 use crate::manifest::{Chapter, Manifest};
 
@@ -15,89 +26,147 @@ pub struct Settings {
     kit: PathBuf,
     manifest: Manifest,
     work: PathBuf,
-    /// Two target directories, used in turn: see [`Settings::build`].
-    target_dirs: [PathBuf; 2],
+    /// The grader's own target directory, `target/grader`: dependencies compile there once per machine.
+    target_dir: PathBuf,
     workspace_manifest: String,
     limit: Duration,
+    protections: Protections,
+    /// The kit's test binary of each chapter, by chapter number, copied where no student code can reach.
+    tests: HashMap<u32, PathBuf>,
 }
 
 /// One compiled submission.
 pub struct Built {
     pub scratch: PathBuf,
     pub overlays: Vec<Overlay>,
-    build: cargo::Build,
+    /// The folder holding the submission's programs, under their cargo names (`ex05-events`).
+    pub programs: PathBuf,
+    /// Each exercise's program, by the exercise's `Cargo.toml` path.
+    built: HashMap<PathBuf, PathBuf>,
+    errors: HashMap<PathBuf, Vec<String>>,
     timed_out: bool,
 }
 
 impl Settings {
-    pub fn new(kit: &Path, manifest: &Manifest, work: &Path, limit: Duration) -> Result<Settings> {
-        // The kit's own target directory: the dependencies a class needs are the ones the kit has compiled. The
-        // second one, inside it, compiles them once per machine, the first time a class is graded.
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
-        let second = target_dir.join("grader");
-        Ok(Settings {
+    pub fn new(
+        kit: &Path,
+        manifest: &Manifest,
+        work: &Path,
+        limit: Duration,
+        protections: &Protections,
+    ) -> Result<Settings> {
+        let kit_target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
+        let settings = Settings {
             kit: kit.to_path_buf(),
             manifest: manifest.clone(),
             work: work.to_path_buf(),
-            target_dirs: [target_dir, second],
-            workspace_manifest: submission::workspace_manifest(kit, &manifest.chapters)?,
+            target_dir: kit_target.join("grader"),
+            workspace_manifest: submission::workspace_manifest(kit, &manifest.chapters, Purpose::Programs)?,
             limit,
-        })
+            protections: protections.clone(),
+            tests: build_kit_tests(kit, manifest, &work.join("tests"))?,
+        };
+        std::fs::create_dir_all(&settings.target_dir)?;
+        Ok(settings)
     }
 
-    /// Prepares the scratch workspace for one submission and compiles it, carrying on past exercises that fail.
-    ///
-    /// `turn` picks the target directory. While one submission's tests run, the next one builds, and it must
-    /// not build into the same directory: every submission's programs land at the same paths there (cargo
-    /// names them by the package's place in its workspace), and a test that runs the exercise's own binary
-    /// (chapter 7's) finds it by that path. So consecutive submissions build into different directories.
-    pub fn build(&self, student: &str, root: &Path, turn: usize) -> Result<Built> {
-        let scratch = self.work.join(super::file_name(student));
-        let overlays = submission::prepare(&self.kit, &self.manifest, root, &scratch)?;
+    /// The kit's test binary for `chapter`.
+    pub fn test_binary(&self, chapter: &Chapter) -> Option<&Path> {
+        self.tests.get(&chapter.number).map(PathBuf::as_path)
+    }
+
+    /// Prepares the scratch workspace for one submission and compiles its programs, carrying on past
+    /// exercises that fail.
+    pub fn build(&self, student: &str, root: &Path) -> Result<Built> {
+        let scratch = self.work.join("students").join(super::file_name(student));
+        let overlays = submission::prepare(&self.kit, &self.manifest, root, &scratch, Purpose::Programs)?;
         std::fs::write(scratch.join("Cargo.toml"), &self.workspace_manifest)?;
         std::fs::copy(self.kit.join("Cargo.lock"), scratch.join("Cargo.lock")).context("the kit has no Cargo.lock")?;
-        // The kit's cargo settings (insta's workspace root, among others), if it has any.
-        let config = self.kit.join(".cargo/config.toml");
-        if config.is_file() {
-            std::fs::create_dir_all(scratch.join(".cargo"))?;
-            std::fs::copy(config, scratch.join(".cargo/config.toml"))?;
-        }
 
-        let mut child = Command::new(cargo::cargo())
-            .args(["build", "--tests", "--keep-going", "--offline", "--message-format=json"])
-            .current_dir(&scratch)
-            .env("CARGO_TARGET_DIR", &self.target_dirs[turn % 2])
-            // One-off builds gain nothing from incremental caches, which would only fill the disk.
-            .env("CARGO_INCREMENTAL", "0")
+        let cargo_args: Vec<OsString> =
+            ["build", "--bins", "--keep-going", "--offline", "--message-format=json"].map(OsString::from).to_vec();
+        let env = [("CARGO_TARGET_DIR", self.target_dir.as_os_str().to_owned()), ("CARGO_INCREMENTAL", "0".into())];
+        let mut command = if self.protections.sandboxed() {
+            let toolchain = Toolchain::find();
+            let mut readable = toolchain.folders.clone();
+            // The given runner crate, which every exercise's program uses, and the workspace manifest it inherits
+            // its settings from; nothing else of the kit.
+            readable.push(self.kit.join("support/runner"));
+            readable.push(self.kit.join("Cargo.toml"));
+            let mut view = View {
+                readable,
+                writable: vec![scratch.clone(), self.target_dir.clone()],
+                share_network: false,
+                env: toolchain.env.clone(),
+                working_dir: Some(scratch.clone()),
+            };
+            view.env.extend(env.iter().map(|(name, value)| ((*name).to_owned(), value.clone())));
+            view.command(&toolchain.cargo, &cargo_args)
+        } else {
+            let mut command = Command::new(cargo::cargo());
+            command.args(&cargo_args).current_dir(&scratch).envs(env);
+            command
+        };
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            // The compiler's messages come as JSON on stdout; cargo's own progress is not for the report.
             .stderr(Stdio::null())
             .spawn()
             .context("could not run cargo")?;
         let stdout = cargo::read_in_background(child.stdout.take());
         let (_, timed_out) = cargo::wait_at_most(&mut child, self.limit)?;
-        let mut build = cargo::read_build_messages(&cargo::join_reader(stdout));
-        // Test binaries are large and each is run once: keep them with the submission, which is deleted after
-        // grading, rather than in the target directory.
-        let binaries = scratch.join(".grader-bin");
-        std::fs::create_dir_all(&binaries)?;
-        for (index, binary) in build.binaries.values_mut().enumerate() {
-            let moved = binaries.join(format!("tests-{index}"));
-            if std::fs::rename(&*binary, &moved).is_err() {
-                std::fs::copy(&*binary, &moved)?;
-                let _ = std::fs::remove_file(&*binary);
+        let messages = cargo::join_reader(stdout);
+        let (built, errors) = read_programs(&messages);
+
+        // The programs leave the shared target directory at once: the next submission builds there, and must
+        // find nothing of this one's.
+        let programs = scratch.join(".grader-bin");
+        std::fs::create_dir_all(&programs)?;
+        let mut moved = HashMap::new();
+        for (manifest, executable) in built {
+            let Some(name) = executable.file_name() else { continue };
+            let destination = programs.join(name);
+            if std::fs::rename(&executable, &destination).is_err() {
+                std::fs::copy(&executable, &destination)?;
             }
-            *binary = moved;
+            moved.insert(manifest, destination);
         }
-        Ok(Built { scratch, overlays, build, timed_out })
+        self.scrub_exercise_artifacts();
+        Ok(Built { scratch, overlays, programs, built: moved, errors, timed_out })
+    }
+
+    /// Removes every exercise's compiled program and its bookkeeping from the grader's target directory, so
+    /// that nothing a submission compiled can be read by the next one's build (`include_bytes!` takes any
+    /// path it can see). The dependencies stay: they are the same for everyone.
+    fn scrub_exercise_artifacts(&self) {
+        let debug = self.target_dir.join("debug");
+        for chapter in &self.manifest.chapters {
+            let package = chapter.exercise_package();
+            let krate = package.replace('-', "_");
+            // `ex05-events` and `ex05-events.d`; `deps/ex05_events-HASH` and its `.d`; `.fingerprint/ex05-events-HASH`.
+            remove_entries(&debug, |name| name == package || name.starts_with(&format!("{package}.")));
+            remove_entries(&debug.join("deps"), |name| name.starts_with(&format!("{krate}-")));
+            remove_entries(&debug.join(".fingerprint"), |name| name.starts_with(&format!("{package}-")));
+        }
+    }
+}
+
+/// Removes the files and folders in `folder` whose names `doomed` picks.
+fn remove_entries(folder: &Path, doomed: impl Fn(&str) -> bool) {
+    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        if doomed(&entry.file_name().to_string_lossy()) {
+            let path = entry.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        }
     }
 }
 
 impl Built {
-    /// The chapter's test executable, if its exercise compiled.
-    pub fn binary(&self, chapter: &Chapter) -> Option<PathBuf> {
+    /// The chapter's program, if its exercise compiled.
+    pub fn program(&self, chapter: &Chapter) -> Option<&Path> {
         let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
-        self.build.binaries.get(&manifest).cloned()
+        self.built.get(&manifest).map(PathBuf::as_path)
     }
 
     /// Why the chapter's exercise did not compile, in the compiler's words, paths relative to the submission.
@@ -107,9 +176,99 @@ impl Built {
         }
         let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
         let errors =
-            self.build.errors.get(&manifest).map(|errors| errors.join("\n")).unwrap_or_else(|| {
+            self.errors.get(&manifest).map(|errors| errors.join("\n")).unwrap_or_else(|| {
                 "the compiler stopped before this exercise (see the other exercises' errors)".into()
             });
         super::run::tidy(&errors, &self.scratch)
     }
+}
+
+/// Builds the graded test binaries of every exercise in the kit itself, and copies each into `into`.
+fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashMap<u32, PathBuf>> {
+    let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
+    let build = cargo::build_tests(kit, &packages)?;
+    std::fs::create_dir_all(into)?;
+    let mut tests = HashMap::new();
+    for chapter in &manifest.chapters {
+        let manifest_path = cargo::canonical(&kit.join(&chapter.exercise).join("Cargo.toml"));
+        let Some(binary) = build.binaries.get(&manifest_path) else {
+            let errors = build.errors.get(&manifest_path).map(|errors| errors.join("\n")).unwrap_or_default();
+            bail!("the kit's own tests of chapter {} do not build; fix the kit first:\n{errors}", chapter.number);
+        };
+        let copy = into.join(format!("chapter-{:02}", chapter.number));
+        std::fs::copy(binary, &copy).with_context(|| format!("cannot copy {}", binary.display()))?;
+        tests.insert(chapter.number, copy);
+    }
+    Ok(tests)
+}
+
+/// The programs cargo built (by package manifest) and the compiler's errors (by package manifest).
+fn read_programs(stdout: &str) -> (HashMap<PathBuf, PathBuf>, HashMap<PathBuf, Vec<String>>) {
+    #[derive(Deserialize)]
+    struct Message {
+        reason: String,
+        #[serde(default)]
+        manifest_path: PathBuf,
+        target: Option<Target>,
+        executable: Option<PathBuf>,
+    }
+    #[derive(Deserialize)]
+    struct Target {
+        kind: Vec<String>,
+    }
+    let mut programs = HashMap::new();
+    for line in stdout.lines() {
+        let Ok(message) = serde_json::from_str::<Message>(line) else { continue };
+        let is_bin = message.target.as_ref().is_some_and(|target| target.kind.iter().any(|kind| kind == "bin"));
+        if message.reason == "compiler-artifact"
+            && is_bin
+            && let Some(executable) = message.executable
+        {
+            programs.insert(cargo::canonical(&message.manifest_path), executable);
+        }
+    }
+    (programs, cargo::read_build_messages(stdout).errors)
+}
+
+/// Where the Rust toolchain is, so that a sandboxed build can see it (and nothing else of the home folder).
+struct Toolchain {
+    cargo: PathBuf,
+    folders: Vec<PathBuf>,
+    env: Vec<(String, OsString)>,
+}
+
+impl Toolchain {
+    fn find() -> Toolchain {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cargo"));
+        let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
+        // The cargo running us (`cargo xtask` sets CARGO to the real binary, not rustup's proxy), and the rustc
+        // beside it: the build uses exactly the toolchain the kit uses, whatever rustup's default is.
+        let cargo = which(&cargo::cargo()).unwrap_or_else(|| cargo::cargo());
+        let cargo = cargo.canonicalize().unwrap_or(cargo);
+        let mut env = vec![
+            ("CARGO_HOME".to_owned(), cargo_home.clone().into_os_string()),
+            ("RUSTUP_HOME".to_owned(), rustup_home.clone().into_os_string()),
+        ];
+        let rustc = cargo.with_file_name("rustc");
+        if rustc.is_file() {
+            env.push(("RUSTC".to_owned(), rustc.into_os_string()));
+        }
+        let mut folders = vec![cargo_home, rustup_home];
+        if let Some(toolchain) = cargo.parent().and_then(Path::parent) {
+            folders.push(toolchain.to_path_buf());
+        }
+        folders.retain(|folder| folder.exists() && !folder.starts_with("/usr"));
+        folders.dedup();
+        Toolchain { cargo, folders, env }
+    }
+}
+
+/// A program's path as the shell would find it (a bare name is looked up on `PATH`).
+fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|folder| folder.join(program)).find(|candidate| candidate.is_file())
 }

@@ -15,6 +15,8 @@ use serde_json::json;
 use crate::xml::escape as xml;
 
 use super::report::{ClassReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
+#[cfg(test)]
+use super::report::ProtectionReport;
 
 /// One row per student: points per chapter, total, maximum, and why a submission could not be graded.
 pub fn grades_csv(report: &ClassReport) -> String {
@@ -132,7 +134,20 @@ pub fn feedback(report: &ClassReport, submission: &SubmissionReport) -> String {
             let _ = writeln!(out, "### `{}`: {}\n\n{}", test.name, test.status.label(), fenced(&test.message));
         }
     }
+    let _ = writeln!(out, "## How this was graded\n\n{}", protections_text(report));
     out
+}
+
+/// The protections that held while the class was graded, and those that did not, as a Markdown list.
+fn protections_text(report: &ClassReport) -> String {
+    let mut text = String::new();
+    for held in &report.protections.held {
+        let _ = writeln!(text, "- {}", markdown_text(held));
+    }
+    for missing in &report.protections.missing {
+        let _ = writeln!(text, "- **Not in place here:** {}", markdown_text(missing));
+    }
+    text
 }
 
 /// Text a student controls (a folder or file name), made inert in Markdown: no HTML, no formatting.
@@ -186,6 +201,7 @@ pub fn gradescope(report: &ClassReport, submission: &SubmissionReport) -> String
             submission.max_score()
         ),
     };
+    let output = format!("{output}\n\nHow this was graded:\n{}", protections_text(report));
     let results = json!({ "score": submission.score(), "output": output, "visibility": "visible", "tests": tests });
     serde_json::to_string_pretty(&results).unwrap_or_default() + "\n"
 }
@@ -383,7 +399,10 @@ mod tests {
         }
         ClassReport {
             course: "Real-time <messaging> & more".into(),
-            network: "loopback only".into(),
+            protections: ProtectionReport {
+                held: vec!["each test ran in its own process, with a time limit and an output cap".into()],
+                missing: vec!["no sandbox (bubblewrap is not installed): student code ran as the grader's user".into()],
+            },
             chapters: vec![
                 ChapterInfo {
                     number: 1,

@@ -1,10 +1,11 @@
 //! `cargo xtask grade`: grades one student's workspace, or a folder of them, against the kit's own tests.
 //!
-//! For each submission the grader builds a scratch workspace (the kit's pristine exercises with the student's
-//! `src/` laid over them), compiles every exercise's tests in one cargo call, and runs each graded test in a
-//! sandboxed process of its own. Builds reuse the kit's target directory, so the dependencies are compiled
-//! once for a whole class; the next submission builds while the previous one's tests run, so both cores work.
-//! The results are written by the grader itself, after every student process is gone.
+//! The graded tests are black-box: they run the student's programs and talk to them, and never link them. So
+//! the grader builds the kit's own test binaries once, from its pristine tests; then, for each submission, it
+//! builds a scratch workspace (the kit's pristine exercises with the student's `src/` laid over them) and
+//! compiles its programs in one sandboxed cargo call, and runs each graded test in a process of its own, which
+//! starts the student's program in the sandbox. The next submission builds while the previous one's tests
+//! run, so both cores work. The results are written by the grader itself, after every student process is gone.
 
 pub mod bench;
 mod build;
@@ -13,6 +14,8 @@ mod integrity;
 pub mod report;
 mod run;
 mod sandbox;
+
+pub use sandbox::sandbox_exec;
 mod submission;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ use anyhow::{Context, Result};
 use crate::manifest::Manifest;
 use report::{ChapterInfo, ClassReport, ExerciseReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
 use run::Limits;
-use sandbox::Network;
+use sandbox::Protections;
 use submission::{Overlay, Submission};
 
 #[derive(clap::Args)]
@@ -70,7 +73,13 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
     }
     write_reports(&report, &options.out)?;
     print_summary(&report);
-    println!("\nreports written to {}/ ({})", options.out.display(), report.network);
+    println!("\nreports written to {}/", options.out.display());
+    for held in &report.protections.held {
+        println!("  held: {held}");
+    }
+    for missing in &report.protections.missing {
+        println!("  NOT HELD: {missing}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,21 +91,24 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     } else {
         submission::discover(&options.submissions)?
     };
-    let network = Network::detect();
+    let protections = Protections::detect();
     let limits = Limits {
         per_test: Duration::from_secs(options.test_seconds),
         per_exercise: Duration::from_secs(options.exercise_seconds),
         output_cap: options.output_kib * 1024,
-        network,
+        loopback_only: protections.loopback_only,
     };
     let work = std::env::temp_dir().join(format!("kit-grade-{}", std::process::id()));
-    let settings = build::Settings::new(kit, &manifest, &work, Duration::from_secs(options.build_seconds))?;
     let fingerprint = integrity::Fingerprint::of(kit);
+    eprintln!("building the kit's own test binaries (once for the whole class)...");
+    let settings =
+        build::Settings::new(kit, &manifest, &work, Duration::from_secs(options.build_seconds), &protections)?;
+    let launcher = if protections.sandboxed() { Some(sandbox::write_launcher(&work, kit)?) } else { None };
 
     let bar = crate::progress::bar(submissions.len() as u64, "grading");
     // Two stages, so both cores work: this thread compiles submission N+1 while the runner runs N's tests. The
-    // channel has no buffer: handing over N+1 waits until the runner has finished N, so N+2, which builds
-    // into N's target directory, never starts while N's tests still run.
+    // channel has no buffer: handing over N+1 waits until the runner has finished N, so at most two
+    // submissions' scratch folders exist at a time.
     let (built_tx, built_rx) = mpsc::sync_channel::<(Submission, Option<build::Built>)>(0);
     let reports = std::thread::scope(|scope| -> Result<Vec<SubmissionReport>> {
         let runner = scope.spawn(|| -> Result<Vec<SubmissionReport>> {
@@ -104,7 +116,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             for (submission, built) in built_rx {
                 bar.set_message(submission.student.clone());
                 let report = match built {
-                    Some(built) => grade_built(&manifest, &submission, &built, limits)?,
+                    Some(built) => grade_built(&manifest, &settings, &submission, &built, launcher.as_deref(), limits)?,
                     None => not_graded(&manifest, &submission),
                 };
                 reports.push(report);
@@ -113,7 +125,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             Ok(reports)
         });
         let mut previous: Option<&str> = None;
-        for (turn, submission) in submissions.iter().enumerate() {
+        for submission in &submissions {
             if !fingerprint.still_matches(kit) {
                 drop(built_tx);
                 let suspect = previous.map(|student| format!(" right after grading {student:?}")).unwrap_or_default();
@@ -124,7 +136,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
             }
             previous = Some(&submission.student);
             let built = match &submission.root {
-                Some(root) => Some(settings.build(&submission.student, root, turn)?),
+                Some(root) => Some(settings.build(&submission.student, root)?),
                 None => None,
             };
             if built_tx.send((submission.clone(), built)).is_err() {
@@ -146,7 +158,7 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
     reports.sort_by(|a, b| a.student.cmp(&b.student));
     Ok(ClassReport {
         course: manifest.title.clone(),
-        network: network.describe().to_owned(),
+        protections: report::ProtectionReport { held: protections.held(), missing: protections.missing() },
         submissions: reports,
         chapters: manifest
             .chapters
@@ -163,10 +175,13 @@ pub fn grade(kit: &Path, options: &Options) -> Result<ClassReport> {
 
 fn grade_built(
     manifest: &Manifest,
+    settings: &build::Settings,
     submission: &Submission,
     built: &build::Built,
+    launcher: Option<&Path>,
     limits: Limits,
 ) -> Result<SubmissionReport> {
+    let student = run::Student { programs: &built.programs, sandbox: launcher };
     let mut exercises = Vec::new();
     for (chapter, overlay) in manifest.chapters.iter().zip(&built.overlays) {
         let mut report = ExerciseReport {
@@ -180,11 +195,9 @@ fn grade_built(
         if !overlay.present {
             report.status = ExerciseStatus::Missing;
             report.tests = unbuilt(chapter, "the exercise's folder is missing from the submission");
-        } else if let Some(binary) = built.binary(chapter) {
-            report.tests =
-                run::run_exercise(chapter, &binary, &built.scratch.join(&chapter.exercise), &built.scratch, limits)?;
-            // Test binaries are large and used once.
-            let _ = std::fs::remove_file(&binary);
+        } else if let (Some(_), Some(tests)) = (built.program(chapter), settings.test_binary(chapter)) {
+            let exercise_dir = built.scratch.join(&chapter.exercise);
+            report.tests = run::run_exercise(chapter, tests, &exercise_dir, &built.scratch, &student, limits)?;
         } else {
             report.status = ExerciseStatus::CompileError;
             report.compiler_output = Some(built.compiler_output(chapter));

@@ -7,11 +7,19 @@ use super::submission::Overlay;
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassReport {
     pub course: String,
-    /// How student code was kept off the network, in a sentence.
-    pub network: String,
+    /// What kept student code from harming the grading, and what this machine could not arrange.
+    pub protections: ProtectionReport,
     pub submissions: Vec<SubmissionReport>,
     /// Per chapter: (number, title, points possible).
     pub chapters: Vec<ChapterInfo>,
+}
+
+/// Which protections held while this class was graded, each in a sentence.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProtectionReport {
+    pub held: Vec<String>,
+    /// Empty when everything held.
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

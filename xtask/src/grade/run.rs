@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use std::ffi::OsString;
+
 use super::report::{TestReport, TestStatus};
-use super::sandbox::{Ending, Network, Sandbox};
+use super::sandbox::{Ending, TestProcess};
 use crate::cargo::{self, Outcome};
 use crate::manifest::Chapter;
 
@@ -20,20 +22,34 @@ pub struct Limits {
     pub per_test: Duration,
     pub per_exercise: Duration,
     pub output_cap: usize,
-    pub network: Network,
+    pub loopback_only: bool,
+}
+
+/// Where one submission's tests find its programs, and how they start them.
+pub struct Student<'a> {
+    /// The folder holding the submission's programs (the tests read it as `KIT_BIN_DIR`).
+    pub programs: &'a Path,
+    /// The script that runs a program in the sandbox (`KIT_SANDBOX`), if there is a sandbox.
+    pub sandbox: Option<&'a Path>,
 }
 
 /// The longest failure message kept for a report.
 const MESSAGE_CHARS: usize = 2000;
 
-/// Runs every graded test of `chapter` from `binary`, in the exercise's folder of the scratch workspace.
+/// Runs every graded test of `chapter` from the kit's test `binary` against the student's programs, in the
+/// exercise's folder of the scratch workspace.
 pub fn run_exercise(
     chapter: &Chapter,
     binary: &Path,
     exercise_dir: &Path,
     scratch: &Path,
+    student: &Student,
     limits: Limits,
 ) -> Result<Vec<TestReport>> {
+    let mut env = vec![(launch::BIN_DIR, OsString::from(student.programs))];
+    if let Some(sandbox) = student.sandbox {
+        env.push((launch::SANDBOX, OsString::from(sandbox)));
+    }
     let started = Instant::now();
     let mut reports = Vec::new();
     for test in &chapter.tests {
@@ -54,7 +70,7 @@ pub fn run_exercise(
         }
         let limit = limits.per_test.min(remaining);
         let private = super::sandbox::private_folder(scratch, "run")?;
-        let outcome = Sandbox {
+        let outcome = TestProcess {
             program: binary,
             args: vec![
                 "--exact".into(),
@@ -66,9 +82,10 @@ pub fn run_exercise(
             ],
             working_dir: exercise_dir,
             scratch: &private,
+            env: env.clone(),
             limit,
             output_cap: limits.output_cap,
-            network: limits.network,
+            loopback_only: limits.loopback_only,
         }
         .run()?;
         let _ = std::fs::remove_dir_all(&private);
@@ -108,12 +125,11 @@ fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) 
     }
 }
 
-/// A panic raised in the student's own `src/` (or in the server the test started) is "panicked"; one raised
-/// by the test's assertions or waits is "failed".
+/// A test that ended because the student's program panicked (the test support says "your program `NAME`
+/// panicked: ...") is "panicked"; one whose assertions or waits failed is "failed".
 fn classify_failure(message: &str) -> TestStatus {
-    let location = message.split("panicked at ").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or_default();
-    let in_student_code = location.starts_with("exercises/") && location.contains("/src/");
-    if in_student_code || message.contains("the server panicked") { TestStatus::Panicked } else { TestStatus::Failed }
+    let program_panicked = message.lines().any(|line| line.starts_with("your program `") && line.contains("` panicked: "));
+    if program_panicked { TestStatus::Panicked } else { TestStatus::Failed }
 }
 
 /// Drops the scratch folder's absolute path and the thread ids from messages, and keeps them short: the same
@@ -162,7 +178,8 @@ mod tests {
 
     #[test]
     fn panics_in_student_code_are_told_apart_from_failed_assertions() {
-        let todo = "thread 't' panicked at exercises/01-x/src/lib.rs:21:5:\nnot yet implemented";
+        let todo = "thread 't' panicked at support/testkit/src/lesson.rs:86:5:\nyour program `ex01-x` panicked: \
+                    not yet implemented (at exercises/01-x/src/main.rs:21:5)";
         let assertion =
             "thread 't' panicked at exercises/01-x/tests/chapter.rs:30:5:\nassertion `left == right` failed";
         assert_eq!(classify_failure(todo), TestStatus::Panicked);

@@ -1,8 +1,9 @@
 //! Finding submissions, and preparing each one for grading in a scratch workspace.
 //!
-//! The scratch workspace is the kit's pristine exercises (their `Cargo.toml`, tests, snapshots, pages) with
-//! only the student's `src/` folders laid over them. Whatever else the student changed is listed, never used:
-//! a student cannot edit a test, a manifest or a dependency into passing.
+//! The scratch workspace is the kit's pristine exercises (their `Cargo.toml`, pages, given files) with only the
+//! student's `src/` folders laid over them. Whatever else the student changed is listed, never used: a
+//! student cannot edit a test, a manifest or a dependency into passing. It builds the programs alone: the
+//! tests are the kit's own binaries (see `build`), so the scratch copy has no tests and no test dependencies.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -87,8 +88,23 @@ pub struct Overlay {
     pub skipped: Vec<String>,
 }
 
+/// What a scratch workspace is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The grader's: it builds the programs, and the kit's own test binaries run against them.
+    Programs,
+    /// A plain `cargo test` in the copy, tests and test support included (the benchmark's naive way).
+    ProgramsAndTests,
+}
+
 /// Builds the scratch workspace for `submission` at `scratch`: the kit's exercises, the student's `src/`.
-pub fn prepare(kit: &Path, manifest: &Manifest, submission: &Path, scratch: &Path) -> Result<Vec<Overlay>> {
+pub fn prepare(
+    kit: &Path,
+    manifest: &Manifest,
+    submission: &Path,
+    scratch: &Path,
+    purpose: Purpose,
+) -> Result<Vec<Overlay>> {
     let _ = fs::remove_dir_all(scratch);
     fs::create_dir_all(scratch)?;
     let mut overlays = Vec::new();
@@ -96,6 +112,9 @@ pub fn prepare(kit: &Path, manifest: &Manifest, submission: &Path, scratch: &Pat
         let pristine = kit.join(&chapter.exercise);
         let target = scratch.join(&chapter.exercise);
         copy_tree(&pristine, &target, &mut Vec::new())?;
+        if purpose == Purpose::Programs {
+            programs_only(&target)?;
+        }
         let theirs = submission.join(&chapter.exercise);
         let mut overlay = Overlay { present: theirs.is_dir(), ..Overlay::default() };
         if overlay.present {
@@ -106,6 +125,21 @@ pub fn prepare(kit: &Path, manifest: &Manifest, submission: &Path, scratch: &Pat
         overlays.push(overlay);
     }
     Ok(overlays)
+}
+
+/// Turns a copy of an exercise into its program alone: no tests, no test-only dependencies.
+fn programs_only(exercise: &Path) -> Result<()> {
+    let _ = fs::remove_dir_all(exercise.join("tests"));
+    let manifest_path = exercise.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let mut table: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid", manifest_path.display()))?;
+    table.remove("dev-dependencies");
+    table.remove("test");
+    if let Some(package) = table.get_mut("package").and_then(|value| value.as_table_mut()) {
+        package.insert("autotests".into(), toml::Value::Boolean(false));
+    }
+    fs::write(&manifest_path, toml::to_string(&table)?)?;
+    Ok(())
 }
 
 /// Relative paths (from the exercise folder) of files outside `src/` that the student changed, added, or (in
@@ -170,11 +204,25 @@ fn copy_tree(from: &Path, to: &Path, skipped: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// The grading workspace's `Cargo.toml`: the kit's own, with only the exercises as members and the support
-/// crates taken from the kit by absolute path, so that every submission reuses one compiled copy of them.
-pub fn workspace_manifest(kit: &Path, chapters: &[Chapter]) -> Result<String> {
+/// The grading workspace's `Cargo.toml`: the kit's own, with only the exercises as members, and of the kit's
+/// own crates only those an exercise's program depends on (the runner), taken from the kit by absolute path.
+/// The test support is not among them: the programs never link it, and the build never sees it.
+pub fn workspace_manifest(kit: &Path, chapters: &[Chapter], purpose: Purpose) -> Result<String> {
     let text = fs::read_to_string(kit.join("Cargo.toml")).context("cannot read the kit's Cargo.toml")?;
     let mut table: toml::Table = toml::from_str(&text).context("the kit's Cargo.toml is not valid")?;
+    let mut used = BTreeSet::new();
+    for chapter in chapters {
+        let path = kit.join(&chapter.exercise).join("Cargo.toml");
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let exercise: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        let kinds: &[&str] =
+            if purpose == Purpose::Programs { &["dependencies"] } else { &["dependencies", "dev-dependencies"] };
+        for kind in kinds {
+            if let Some(dependencies) = exercise.get(*kind).and_then(|value| value.as_table()) {
+                used.extend(dependencies.keys().cloned());
+            }
+        }
+    }
     let workspace = table
         .get_mut("workspace")
         .and_then(|value| value.as_table_mut())
@@ -184,6 +232,7 @@ pub fn workspace_manifest(kit: &Path, chapters: &[Chapter]) -> Result<String> {
     workspace.insert("members".into(), toml::Value::Array(members));
     workspace.remove("default-members");
     if let Some(dependencies) = workspace.get_mut("dependencies").and_then(|value| value.as_table_mut()) {
+        dependencies.retain(|name, dependency| dependency.get("path").is_none() || used.contains(name));
         for (_, dependency) in dependencies.iter_mut() {
             if let Some(path) = dependency.get("path").and_then(|path| path.as_str()).map(str::to_owned) {
                 let absolute = kit.join(path);
