@@ -72,8 +72,15 @@ enum Verb {
     /// The grader's sandbox around one student program; graded tests call it through `KIT_SANDBOX`.
     #[command(hide = true)]
     SandboxExec {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<std::ffi::OsString>,
+        /// A file or folder the program may read, at its own path.
+        #[arg(long)]
+        readable: Vec<PathBuf>,
+        /// A folder the program may write to, at its own path.
+        #[arg(long)]
+        writable: Vec<PathBuf>,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
     },
     /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
     #[command(hide = true)]
@@ -126,7 +133,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
-        Verb::SandboxExec { args } => grade::sandbox_exec(&args),
+        Verb::SandboxExec { readable, writable, command } => grade::sandbox_exec(readable, writable, &command),
     }
 }
 

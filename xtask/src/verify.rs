@@ -131,7 +131,10 @@ fn run_side(
     breaches: &mut Vec<String>,
 ) -> Option<cargo::TestRun> {
     let manifest_path = cargo::canonical(&root.join(folder).join("Cargo.toml"));
-    let Some(binary) = build.binaries.get(&manifest_path) else {
+    // The tests never link the program (they run it), so its test binary can build while the program does
+    // not: a compiler error anywhere in the package is what counts.
+    let binary = build.binaries.get(&manifest_path).filter(|_| !build.errors.contains_key(&manifest_path));
+    let Some(binary) = binary else {
         let errors = build
             .errors
             .get(&manifest_path)

@@ -8,8 +8,8 @@ mod common;
 
 use common::Kit;
 
-const STARTER: &str = "exercises/01-adding/src/lib.rs";
-const SOLUTION: &str = "solutions/01-adding/src/lib.rs";
+const STARTER: &str = "exercises/01-adding/src/main.rs";
+const SOLUTION: &str = "solutions/01-adding/src/main.rs";
 const TESTS: &str = "exercises/01-adding/tests/chapter.rs";
 
 #[test]
@@ -46,7 +46,7 @@ fn one_test_passing_on_the_starter_is_enough_to_fail() {
 fn a_starter_failure_that_does_not_point_to_the_book_is_named() {
     let kit = Kit::new();
     kit.edit(STARTER, "todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "todo!()");
-    kit.edit(TESTS, "\"read {}\", section(\"Adding numbers\")", "\"wrong sum\"");
+    kit.edit(TESTS, "const ADDING: &str = \"chapter 1, section \\\"Adding numbers\\\"\";", "const ADDING: &str = \"the book\";");
     kit.assert_breach("`adds_small_numbers` fails on the starter without naming the book section");
 }
 
@@ -57,7 +57,7 @@ fn a_solution_that_fails_is_named_with_its_message() {
     let (code, output) = kit.verify();
     assert_eq!(code, 1, "{output}");
     assert!(output.contains("`adds_small_numbers` fails on the reference solution"), "{output}");
-    assert!(output.contains("left: -1"), "the breach quotes the failing assertion:\n{output}");
+    assert!(output.contains("left: \"-1\""), "the breach quotes the failing assertion:\n{output}");
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn a_chapter_missing_from_summary_is_named() {
 #[test]
 fn a_starter_that_does_not_compile_is_named_with_the_compiler_message() {
     let kit = Kit::new();
-    kit.edit(STARTER, "pub fn add", "pub fn ad");
+    kit.edit(STARTER, "fn add(a: i64, b: i64)", "fn ad(a: i64, b: i64)");
     let (code, output) = kit.verify();
     assert_eq!(code, 1, "{output}");
     assert!(output.contains("exercises/01-adding: does not compile"), "{output}");

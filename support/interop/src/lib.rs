@@ -7,30 +7,26 @@
 //!
 //! - [`process`]: a child process that is killed when the check ends, however it ends;
 //! - [`port`]: a free port on 127.0.0.1 for a program that must be told its port (chromedriver);
-//! - [`programs`]: whether a program or npm package is installed, and the command that installs it;
-//! - [`harness`]: runs the checks, and reports one whose program is missing as skipped, by name, with the
-//!   command that enables it, never as a pass; on CI (`CI` set) a missing program fails instead (invariant 7);
+//! - [`Served`]: a reference solution's own program, started for one check;
 //! - [`chromedriver`]: starts chromedriver on a free port and waits until it answers.
+//!
+//! The checks run under the kit's `harness`, which reports one whose program is missing as skipped, by name,
+//! with the command that enables it, never as a pass; on CI (`CI` set) a missing program fails instead
+//! (invariant 7).
 
 pub mod chromedriver;
-pub mod harness;
 pub mod port;
 pub mod process;
-pub mod programs;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use testkit::{Chapter, Server};
 use tokio::runtime::Runtime;
 
-/// The kit's root folder: where `course.toml`, `package.json` and `node_modules/` are.
-pub fn kit_root() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir.ancestors().nth(2).unwrap_or(crate_dir).to_path_buf()
-}
+pub use harness::kit_root;
 
 /// The reference solutions' programs whose servers the checks drive, built once per test binary.
 const SOLUTIONS: &[&str] = &["sol04-socket-io", "sol05-events", "sol06-broadcasting"];

@@ -20,8 +20,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use interop::Served;
 use interop::chromedriver::Chromedriver;
-use interop::harness::{self, Check};
-use interop::programs::{Need, find_on_path};
+use harness::Check;
+use harness::{Need, find_on_path};
 use serde_json::{Value, json};
 
 const NEEDS: &[Need] =

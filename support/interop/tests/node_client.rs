@@ -14,9 +14,9 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use interop::Served;
-use interop::harness::{self, Check};
+use harness::Check;
 use interop::process::run_with_limit;
-use interop::programs::Need;
+use harness::Need;
 use serde_json::{Value, json};
 
 const NEEDS: &[Need] = &[Need::Program("node"), Need::NpmPackage("socket.io-client")];

@@ -61,6 +61,7 @@ pub fn run(kit: &Path, options: &Options) -> Result<ExitCode> {
         single: false,
         gradescope_results: None,
         github_classroom: None,
+        no_sandbox: false,
     };
     let started = Instant::now();
     let report = super::grade(kit, &grade_options)?;

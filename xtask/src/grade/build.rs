@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use super::integrity::FileFingerprint;
 use super::sandbox::{Protections, View};
 use super::submission::{self, Overlay, Purpose};
 use crate::cargo;
@@ -31,8 +32,9 @@ pub struct Settings {
     workspace_manifest: String,
     limit: Duration,
     protections: Protections,
-    /// The kit's test binary of each chapter, by chapter number, copied where no student code can reach.
-    tests: HashMap<u32, PathBuf>,
+    /// The kit's test binary of each chapter, by chapter number, copied where no sandboxed student code can
+    /// reach, with its fingerprint (checked before every test when there is no sandbox).
+    tests: HashMap<u32, (PathBuf, FileFingerprint)>,
 }
 
 /// One compiled submission.
@@ -70,9 +72,9 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The kit's test binary for `chapter`.
-    pub fn test_binary(&self, chapter: &Chapter) -> Option<&Path> {
-        self.tests.get(&chapter.number).map(PathBuf::as_path)
+    /// The kit's test binary for `chapter`, and its fingerprint.
+    pub fn test_binary(&self, chapter: &Chapter) -> Option<(&Path, &FileFingerprint)> {
+        self.tests.get(&chapter.number).map(|(path, fingerprint)| (path.as_path(), fingerprint))
     }
 
     /// Prepares the scratch workspace for one submission and compiles its programs, carrying on past
@@ -184,7 +186,7 @@ impl Built {
 }
 
 /// Builds the graded test binaries of every exercise in the kit itself, and copies each into `into`.
-fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashMap<u32, PathBuf>> {
+fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashMap<u32, (PathBuf, FileFingerprint)>> {
     let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
     let build = cargo::build_tests(kit, &packages)?;
     std::fs::create_dir_all(into)?;
@@ -197,7 +199,8 @@ fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashM
         };
         let copy = into.join(format!("chapter-{:02}", chapter.number));
         std::fs::copy(binary, &copy).with_context(|| format!("cannot copy {}", binary.display()))?;
-        tests.insert(chapter.number, copy);
+        let fingerprint = FileFingerprint::of(&copy);
+        tests.insert(chapter.number, (copy, fingerprint));
     }
     Ok(tests)
 }

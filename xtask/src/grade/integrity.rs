@@ -1,10 +1,12 @@
 //! Noticing a submission that tampers with the kit while it is graded.
 //!
-//! Student code runs as the same user as the grader, so a hostile test could rewrite the kit's pristine tests
-//! or its test support, and every submission graded after it would be graded against the forgery. The grader
-//! fingerprints everything a build reads from the kit before the class run, checks the fingerprint before each
-//! submission, and stops the run if it changed, naming the submission that ran last. It detects; it cannot
-//! prevent. The hash is keyed at random per run, so a submission cannot forge a matching fingerprint.
+//! In the sandbox (see `sandbox`), student code cannot see the kit, let alone write to it. Without one, it runs
+//! as the same user as the grader, so it could rewrite the kit's pristine tests, its test support or the test
+//! binaries, and every test or submission graded after it would be graded against the forgery. The grader
+//! fingerprints the kit before the class run and checks it before each submission, and (without a sandbox)
+//! checks each test binary before every test, and stops the run when something changed, naming the
+//! submission that ran last. It detects; only the sandbox prevents. The hash is keyed at random per run, so
+//! a submission cannot forge a matching fingerprint.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -31,16 +33,38 @@ impl Fingerprint {
     }
 }
 
+/// The fingerprint of one file (a test binary), under a run's random keys.
+pub struct FileFingerprint {
+    keys: RandomState,
+    value: u64,
+}
+
+impl FileFingerprint {
+    pub fn of(path: &Path) -> FileFingerprint {
+        let keys = RandomState::new();
+        let value = hash_files(&[path.to_path_buf()], &keys);
+        FileFingerprint { keys, value }
+    }
+
+    pub fn still_matches(&self, path: &Path) -> bool {
+        hash_files(&[path.to_path_buf()], &self.keys) == self.value
+    }
+}
+
 fn hash_kit(kit: &Path, keys: &RandomState) -> u64 {
     let mut files = Vec::new();
     for entry in WATCHED {
         collect(&kit.join(entry), &mut files);
     }
     files.sort();
+    hash_files(&files, keys)
+}
+
+fn hash_files(files: &[PathBuf], keys: &RandomState) -> u64 {
     let mut hasher = keys.build_hasher();
     for file in files {
         hasher.write(file.to_string_lossy().as_bytes());
-        hasher.write(&std::fs::read(&file).unwrap_or_default());
+        hasher.write(&std::fs::read(file).unwrap_or_default());
     }
     hasher.finish()
 }

@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use std::ffi::OsString;
 
+use super::integrity::FileFingerprint;
 use super::report::{TestReport, TestStatus};
 use super::sandbox::{Ending, TestProcess};
 use crate::cargo::{self, Outcome};
@@ -33,6 +34,13 @@ pub struct Student<'a> {
     pub sandbox: Option<&'a Path>,
 }
 
+impl Student<'_> {
+    /// Without a sandbox, the student's program could replace the test binary between two of its tests.
+    fn must_check_binaries(&self) -> bool {
+        self.sandbox.is_none()
+    }
+}
+
 /// The longest failure message kept for a report.
 const MESSAGE_CHARS: usize = 2000;
 
@@ -40,7 +48,7 @@ const MESSAGE_CHARS: usize = 2000;
 /// exercise's folder of the scratch workspace.
 pub fn run_exercise(
     chapter: &Chapter,
-    binary: &Path,
+    (binary, fingerprint): (&Path, &FileFingerprint),
     exercise_dir: &Path,
     scratch: &Path,
     student: &Student,
@@ -67,6 +75,13 @@ pub fn run_exercise(
                 format!("not run: the exercise's time limit of {:?} was used up", limits.per_exercise),
             ));
             continue;
+        }
+        if student.must_check_binaries() && !fingerprint.still_matches(binary) {
+            anyhow::bail!(
+                "the kit's test binary of chapter {} changed while a submission's tests ran; no reports were \
+                 written. Grade again with bubblewrap installed, which makes this impossible",
+                chapter.number
+            );
         }
         let limit = limits.per_test.min(remaining);
         let private = super::sandbox::private_folder(scratch, "run")?;

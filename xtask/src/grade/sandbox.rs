@@ -53,7 +53,8 @@ pub struct Protections {
 }
 
 impl Protections {
-    pub fn detect() -> Protections {
+    /// `no_sandbox`: do without bubblewrap even if it works here.
+    pub fn detect(no_sandbox: bool) -> Protections {
         let loopback_only = Command::new("unshare")
             .args(["-rn", "sh", "-c", "ip link set lo up"])
             .stdin(Stdio::null())
@@ -61,13 +62,8 @@ impl Protections {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
-        Protections { bubblewrap: probe_bubblewrap(), loopback_only }
-    }
-
-    /// Protections that are off, whatever the machine allows: for the tool's own tests of the fallback.
-    #[cfg(test)]
-    pub fn none() -> Protections {
-        Protections { bubblewrap: Err("turned off".into()), loopback_only: false }
+        let bubblewrap = if no_sandbox { Err("turned off with --no-sandbox".to_owned()) } else { probe_bubblewrap() };
+        Protections { bubblewrap, loopback_only }
     }
 
     pub fn sandboxed(&self) -> bool {
@@ -104,7 +100,7 @@ impl Protections {
             missing.push(format!(
                 "no sandbox ({why}): builds and student programs ran as the grader's own user and could read the \
                  kit and the other submissions; tampering with the kit's files was watched for between \
-                 submissions (install bubblewrap: apt-get install bubblewrap)"
+                 submissions, and each test binary before every test (install bubblewrap: apt-get install bubblewrap)"
             ));
         }
         if !self.loopback_only {
@@ -172,8 +168,9 @@ impl View {
         // The system's settings (the linker's `cc` is a link through /etc/alternatives on Debian).
         push(&["--ro-bind".as_ref(), "/etc".as_ref(), "/etc".as_ref()]);
         push(&["--proc".as_ref(), "/proc".as_ref(), "--dev".as_ref(), "/dev".as_ref(), "--tmpfs".as_ref(), "/tmp".as_ref()]);
+        // `--ro-bind-try`: a path that does not exist (a kit without a runner crate, say) is simply not there.
         for path in &self.readable {
-            push(&["--ro-bind".as_ref(), path.as_os_str(), path.as_os_str()]);
+            push(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
         }
         for path in &self.writable {
             push(&["--bind".as_ref(), path.as_os_str(), path.as_os_str()]);
@@ -205,22 +202,12 @@ impl View {
 /// `cargo xtask sandbox-exec [--readable PATH]... [--writable DIR]... -- PROGRAM ARGS...`: what a graded
 /// test calls (through the `KIT_SANDBOX` script the grader writes) to start a student's program. It replaces
 /// itself with bubblewrap, so the test's child process is the sandbox, and killing it ends the program.
-pub fn sandbox_exec(args: &[OsString]) -> Result<ExitCode> {
-    let mut view = View { share_network: true, ..View::default() };
-    let mut rest = args.iter();
-    let program = loop {
-        let Some(arg) = rest.next() else { bail!("usage: sandbox-exec [--readable PATH]... [--writable DIR]... -- PROGRAM ARGS...") };
-        match arg.to_str() {
-            Some("--readable") => view.readable.push(rest.next().context("--readable needs a path")?.into()),
-            Some("--writable") => view.writable.push(rest.next().context("--writable needs a folder")?.into()),
-            Some("--") => break PathBuf::from(rest.next().context("no program to run after --")?),
-            _ => bail!("sandbox-exec: unexpected argument {arg:?}"),
-        }
-    };
+pub fn sandbox_exec(readable: Vec<PathBuf>, writable: Vec<PathBuf>, command: &[OsString]) -> Result<ExitCode> {
+    let Some((program, args)) = command.split_first() else { bail!("sandbox-exec: no program to run after --") };
+    let program = PathBuf::from(program);
+    let mut view = View { readable, writable, share_network: true, ..View::default() };
     view.readable.push(program.clone());
-    let program_args: Vec<OsString> = rest.cloned().collect();
-    let mut command = view.command(&program, &program_args);
-    exec(&mut command)
+    exec(&mut view.command(&program, args))
 }
 
 #[cfg(unix)]
@@ -401,7 +388,7 @@ mod tests {
         let joined = args.join(" ");
         assert!(joined.contains("--unshare-net"), "a build has no network: {joined}");
         assert!(joined.contains("--cap-drop ALL"), "{joined}");
-        assert!(joined.contains("--ro-bind /work/kit/node_modules/socket.io-client/dist"), "{joined}");
+        assert!(joined.contains("--ro-bind-try /work/kit/node_modules/socket.io-client/dist"), "{joined}");
         assert!(joined.contains("--bind /tmp/grading/alice /tmp/grading/alice"), "{joined}");
         assert!(!joined.contains("--ro-bind / /"), "the root is built from parts, never the whole machine: {joined}");
         // The private /tmp comes before the writable folder inside it, or the folder would be hidden.

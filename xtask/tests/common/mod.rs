@@ -15,7 +15,12 @@ impl Kit {
     pub fn new() -> Kit {
         let dir = tempfile::tempdir().expect("a temporary folder");
         copy_tree(&fixtures().join("kit"), dir.path());
-        Kit { dir }
+        let kit = Kit { dir };
+        // The fixture names the kit's own `launch` crate by a path relative to where it lives in the repository.
+        let launch = Path::new(env!("CARGO_MANIFEST_DIR")).join("../support/launch");
+        let launch = launch.canonicalize().expect("support/launch is in the kit");
+        kit.edit("Cargo.toml", "../../../../support/launch", launch.to_str().expect("a UTF-8 path"));
+        kit
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {

@@ -1,4 +1,4 @@
-//! Runs the checks of one test binary, skipping by name those whose programs are missing (invariant 7).
+//! A test harness that skips a check by name when a program it needs is missing (invariant 7).
 //!
 //! Rust's built-in test harness can only ignore a test when it is compiled; whether node is installed is
 //! known only when the tests run. libtest-mimic is a harness with the same command line and output as the
@@ -11,7 +11,12 @@ use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::programs::{InstallCommands, Need};
+pub mod programs;
+
+use std::path::{Path, PathBuf};
+
+pub use programs::{Need, find_on_path};
+use programs::InstallCommands;
 
 /// One check: a name, what it needs beyond Rust, and its body, which panics (asserts) to fail.
 pub struct Check {
@@ -87,4 +92,10 @@ fn reason(missing: &[Need], installs: &InstallCommands) -> String {
         }
     }
     format!("needs {} (enable with: {})", needs.join(" and "), commands.join("; "))
+}
+
+/// The kit's root folder: where `course.toml`, `package.json` and `node_modules/` are.
+pub fn kit_root() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.ancestors().nth(2).unwrap_or(crate_dir).to_path_buf()
 }
