@@ -156,15 +156,21 @@ fn write_file(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Gradescope runs this once, when the autograder is built.
 const GRADESCOPE_SETUP: &str = r#"#!/usr/bin/env bash
-# Gradescope autograder setup: install Rust and the C libraries the kit links against, then compile the kit
-# once, so that grading a submission compiles only the student's code.
+# Gradescope autograder setup: install Rust, the C libraries the kit links against, the grader's sandbox
+# (bubblewrap) and the programs some tests use; then compile everything once, so that grading a submission
+# compiles only the student's code.
 set -euo pipefail
 apt-get update
-apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev curl ca-certificates iproute2
+apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev curl ca-certificates iproute2 \
+    bubblewrap nodejs npm
 curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 source "$HOME/.cargo/env"
 cd /autograder/source
+npm ci --no-audit --no-fund
 cargo build --workspace --tests
+# Grading the untouched starters builds the kit's test binaries and the grader's own copy of the
+# dependencies, which every submission then reuses.
+cargo xtask grade . --single --out /tmp/warm-up > /dev/null
 "#;
 
 /// Gradescope runs this for every submission.

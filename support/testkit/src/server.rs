@@ -277,6 +277,9 @@ struct Tail {
 
 impl Tail {
     fn push(&mut self, line: &str) {
+        if self.lines.is_empty() && line.trim().is_empty() {
+            return;
+        }
         let mut kept: String = line.chars().take(LINE_CHARS).collect();
         if kept.len() < line.len() {
             kept.push_str(" ...");
