@@ -260,7 +260,11 @@ fn protections_reported() {
 fn hostile_class() {
     let hostile = hostile();
     assert_student(&hostile.graded, "z-honest", 3, &["passed", "passed"]);
-    assert!(hostile.kit_before == hostile.kit_after, "the kit is byte for byte what it was: {}", changed(&hostile.kit_before, &hostile.kit_after));
+    assert!(
+        hostile.kit_before == hostile.kit_after,
+        "the kit is byte for byte what it was: {}",
+        changed(&hostile.kit_before, &hostile.kit_after)
+    );
     assert!(
         hostile.class_before == hostile.class_after,
         "every submission is byte for byte what it was: {}",
@@ -274,7 +278,12 @@ fn changed(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort();
     names.dedup();
-    names.into_iter().filter(|name| before.get(*name) != after.get(*name)).map(String::as_str).collect::<Vec<_>>().join(", ")
+    names
+        .into_iter()
+        .filter(|name| before.get(*name) != after.get(*name))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn hostile_scores_zero(student: &str) {
@@ -290,7 +299,10 @@ fn compile_time_reader() {
     let row = submission(&hostile().graded, "compile-time-reader");
     assert_eq!(row["exercises"][0]["status"], "compile_error", "{row:#}");
     let message = row["exercises"][0]["compiler_output"].as_str().unwrap_or_default();
-    assert!(message.contains("couldn't read") && message.contains("solutions/01-adding"), "the feedback says why:\n{message}");
+    assert!(
+        message.contains("couldn't read") && message.contains("solutions/01-adding"),
+        "the feedback says why:\n{message}"
+    );
 }
 
 fn tampering_in_the_sandbox() {

@@ -46,7 +46,11 @@ fn one_test_passing_on_the_starter_is_enough_to_fail() {
 fn a_starter_failure_that_does_not_point_to_the_book_is_named() {
     let kit = Kit::new();
     kit.edit(STARTER, "todo!(\"chapter 1, section \\\"Adding numbers\\\"\")", "todo!()");
-    kit.edit(TESTS, "const ADDING: &str = \"chapter 1, section \\\"Adding numbers\\\"\";", "const ADDING: &str = \"the book\";");
+    kit.edit(
+        TESTS,
+        "const ADDING: &str = \"chapter 1, section \\\"Adding numbers\\\"\";",
+        "const ADDING: &str = \"the book\";",
+    );
     kit.assert_breach("`adds_small_numbers` fails on the starter without naming the book section");
 }
 

@@ -15,8 +15,8 @@ pub mod programs;
 
 use std::path::{Path, PathBuf};
 
-pub use programs::{Need, find_on_path};
 use programs::InstallCommands;
+pub use programs::{Need, find_on_path};
 
 /// One check: a name, what it needs beyond Rust, and its body, which panics (asserts) to fail.
 pub struct Check {

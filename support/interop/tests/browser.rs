@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
-use interop::Served;
-use interop::chromedriver::Chromedriver;
 use harness::Check;
 use harness::{Need, find_on_path};
+use interop::Served;
+use interop::chromedriver::Chromedriver;
 use serde_json::{Value, json};
 
 const NEEDS: &[Need] =

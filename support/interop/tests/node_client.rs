@@ -13,10 +13,10 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use interop::Served;
 use harness::Check;
-use interop::process::run_with_limit;
 use harness::Need;
+use interop::Served;
+use interop::process::run_with_limit;
 use serde_json::{Value, json};
 
 const NEEDS: &[Need] = &[Need::Program("node"), Need::NpmPackage("socket.io-client")];

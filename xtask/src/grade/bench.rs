@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::submission::{self, Purpose};
 use super::Options as GradeOptions;
+use super::submission::{self, Purpose};
 use crate::manifest::Manifest;
 
 #[derive(clap::Args)]

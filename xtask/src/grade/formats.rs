@@ -14,9 +14,9 @@ use serde_json::json;
 
 use crate::xml::escape as xml;
 
-use super::report::{ClassReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
 #[cfg(test)]
 use super::report::ProtectionReport;
+use super::report::{ClassReport, ExerciseStatus, SubmissionReport, TestReport, TestStatus};
 
 /// One row per student: points per chapter, total, maximum, and why a submission could not be graded.
 pub fn grades_csv(report: &ClassReport) -> String {

@@ -143,7 +143,8 @@ fn judge(test: &str, ending: Ending, output: &str, limit: Duration, cap: usize) 
 /// A test that ended because the student's program panicked (the test support says "your program `NAME`
 /// panicked: ...") is "panicked"; one whose assertions or waits failed is "failed".
 fn classify_failure(message: &str) -> TestStatus {
-    let program_panicked = message.lines().any(|line| line.starts_with("your program `") && line.contains("` panicked: "));
+    let program_panicked =
+        message.lines().any(|line| line.starts_with("your program `") && line.contains("` panicked: "));
     if program_panicked { TestStatus::Panicked } else { TestStatus::Failed }
 }
 

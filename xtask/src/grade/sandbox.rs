@@ -167,7 +167,14 @@ impl View {
         }
         // The system's settings (the linker's `cc` is a link through /etc/alternatives on Debian).
         push(&["--ro-bind".as_ref(), "/etc".as_ref(), "/etc".as_ref()]);
-        push(&["--proc".as_ref(), "/proc".as_ref(), "--dev".as_ref(), "/dev".as_ref(), "--tmpfs".as_ref(), "/tmp".as_ref()]);
+        push(&[
+            "--proc".as_ref(),
+            "/proc".as_ref(),
+            "--dev".as_ref(),
+            "/dev".as_ref(),
+            "--tmpfs".as_ref(),
+            "/tmp".as_ref(),
+        ]);
         // `--ro-bind-try`: a path that does not exist (a kit without a runner crate, say) is simply not there.
         for path in &self.readable {
             push(&["--ro-bind-try".as_ref(), path.as_os_str(), path.as_os_str()]);
@@ -183,7 +190,9 @@ impl View {
             ("LANG", "C.UTF-8".into()),
             ("RUST_BACKTRACE", "0".into()),
         ];
-        for (name, value) in base.iter().map(|(name, value)| (*name, value)).chain(self.env.iter().map(|(n, v)| (n.as_str(), v))) {
+        for (name, value) in
+            base.iter().map(|(name, value)| (*name, value)).chain(self.env.iter().map(|(n, v)| (n.as_str(), v)))
+        {
             push(&["--setenv".as_ref(), name.as_ref(), value.as_os_str()]);
         }
         let working_dir = self.working_dir.clone().unwrap_or_else(|| PathBuf::from("/tmp"));

@@ -131,8 +131,10 @@ pub fn prepare(
 fn programs_only(exercise: &Path) -> Result<()> {
     let _ = fs::remove_dir_all(exercise.join("tests"));
     let manifest_path = exercise.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let mut table: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid", manifest_path.display()))?;
+    let text =
+        fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let mut table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid", manifest_path.display()))?;
     table.remove("dev-dependencies");
     table.remove("test");
     if let Some(package) = table.get_mut("package").and_then(|value| value.as_table_mut()) {
@@ -214,7 +216,8 @@ pub fn workspace_manifest(kit: &Path, chapters: &[Chapter], purpose: Purpose) ->
     for chapter in chapters {
         let path = kit.join(&chapter.exercise).join("Cargo.toml");
         let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let exercise: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        let exercise: toml::Table =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
         let kinds: &[&str] =
             if purpose == Purpose::Programs { &["dependencies"] } else { &["dependencies", "dev-dependencies"] };
         for kind in kinds {
