@@ -12,6 +12,9 @@ use axum::routing::get;
 /// The page: chapter 1's chat page, plus a script that shows what arrives on the WebSocket.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, served at `/chat.js` (the page's security policy runs no inline script).
+pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 /// The first message the server sends on every new WebSocket.
 pub const GREETING: &str = "welcome";
 
@@ -22,6 +25,7 @@ pub const TICK_INTERVAL: Duration = Duration::from_millis(200);
 pub fn app() -> Router {
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
         .route("/ws", get(crate::upgrade))
 }

@@ -14,6 +14,9 @@ use tokio::sync::broadcast;
 /// The page: the chat page with a script that chats over the WebSocket.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, served at `/chat.js` (the page's security policy runs no inline script).
+pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 /// How many chat lines the channel keeps for a reader that has fallen behind.
 pub const CHANNEL_CAPACITY: usize = 64;
 
@@ -61,6 +64,7 @@ impl Default for Hub {
 pub fn app() -> Router {
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
         .route("/ws", get(crate::upgrade))
         .with_state(Hub::new())

@@ -27,6 +27,11 @@ async fn main() -> std::process::ExitCode {
 #[allow(dead_code, reason = "unused until `app` serves it")]
 const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, served at `/chat.js` with `runner::script(CHAT_SCRIPT)` (the page's security policy
+/// runs no inline script).
+#[allow(dead_code, reason = "unused until `app` serves it")]
+const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 /// What the `welcome` event carries.
 #[allow(dead_code, reason = "unused until `on_connect` sends it")]
 const WELCOME: &str = "welcome";
@@ -35,7 +40,7 @@ const WELCOME: &str = "welcome";
 /// Chapter 1's routes, the Socket.IO layer, and the browser client's route.
 fn app() -> Router {
     // TODO: create the layer with `SocketIo::new_layer()`, register `on_connect` for "/", and build the
-    // router: `/`, `/health`, then `.layer(...)`, then the route for `/socket.io/socket.io.js`.
+    // router: `/`, `/chat.js` and `/health`, then `.layer(...)`, then the route for `/socket.io/socket.io.js`.
     todo!("chapter 4, section \"Mounting Socket.IO on axum\": build the app")
 }
 // ANCHOR_END: app

@@ -25,6 +25,9 @@ const EVENTS: Section = CHAPTER.section("Events over the connection");
 /// The page the server must serve, byte for byte: the exercise's `static/index.html`.
 const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, byte for byte: the exercise's `static/chat.js`.
+const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 /// What the `welcome` event carries.
 const WELCOME: &str = "welcome";
 
@@ -145,6 +148,16 @@ async fn page_loads_the_official_client() {
     let page = http::get(server.address(), "/", MOUNTING).await;
     assert_eq!(page.body, CHAT_PAGE, "GET / still serves the page.\nRead: {MOUNTING}");
     insta::assert_snapshot!("page_outline", testkit::html::outline(&page.body));
+
+    // The page's own script, in a file of its own: the page's security policy runs no inline script.
+    let own = http::get(server.address(), "/chat.js", MOUNTING).await;
+    assert!(
+        own.status == 200 && own.body == CHAT_SCRIPT && own.header("content-type").is_some_and(|v| v.contains("javascript")),
+        "GET /chat.js should answer with static/chat.js, as JavaScript (`runner::script(CHAT_SCRIPT)`); got {} {:?}.\n\
+         Read: {MOUNTING}",
+        own.status,
+        own.header("content-type")
+    );
 
     // The script's route must answer, not the Socket.IO layer (which would call it a bad handshake).
     let script = http::get(server.address(), "/socket.io/socket.io.js", MOUNTING).await;

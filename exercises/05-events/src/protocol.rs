@@ -12,6 +12,9 @@ use socketioxide::SocketIo;
 /// The page: a form that emits `chat message` with an acknowledgement, and a list of received messages.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, served at `/chat.js` (the page's security policy runs no inline script).
+pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 // ANCHOR: types
 /// The longest message accepted, in characters (not bytes: "é" is one character, two bytes).
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -52,6 +55,7 @@ pub fn app() -> Router {
     io.ns("/", crate::on_connect);
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
         .layer(layer)
         .route("/socket.io/socket.io.js", get(runner::socket_io_client))

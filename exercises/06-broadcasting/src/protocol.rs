@@ -18,6 +18,9 @@ use crate::{announce_arrival, chat_message, when_leaving};
 /// The chat page: it sends the name from its URL (`/?name=alice`) and shows who says what.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
 
+/// The page's script, served at `/chat.js` (the page's security policy runs no inline script).
+pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
+
 // ---- The previous chapters' work -----------------------------------------------------------------------------
 
 /// The longest message, in characters (not bytes).
@@ -72,6 +75,7 @@ pub fn app() -> Router {
     io.ns("/", on_connect);
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
         .layer(layer)
         .route("/socket.io/socket.io.js", get(runner::socket_io_client))

@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 const CHAT_PAGE: &str = include_str!("../../../exercises/04-socket-io/static/index.html");
+const CHAT_SCRIPT: &str = include_str!("../../../exercises/04-socket-io/static/chat.js");
 const WELCOME: &str = "welcome";
 
 fn app() -> Router {
@@ -22,6 +23,7 @@ fn app() -> Router {
     io.ns("/", on_connect);
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
+        .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
         .layer(layer)
         // Added after the layer, so the layer does not wrap it: the layer answers every other path under

@@ -1,42 +1,80 @@
 //! What every chapter's server shares and no chapter teaches.
 //!
 //! Every exercise that builds a server has a `main` of one line: `runner::run(app()).await`. This crate does
-//! the part that is the same in all of them: read `--port` from the command line, bind the listener, print
-//! the URL to open, serve until Ctrl-C, then let open connections finish. The tests never use [`run`]; they
-//! start the same `app()` on a free port through the test support instead.
+//! the part that is the same in all of them: read the command line (`--port`, and the limits below), bind the
+//! listener, print the URL to open, serve until Ctrl-C, then let open requests finish. The tests run this very
+//! program with `--port 0` and read the URL it prints.
+//!
+//! It also keeps every server within bounds that no chapter should have to think about (the kit's
+//! invariant 9; each chapter's "Limits" section gives the numbers):
+//!
+//! - a client has [`HEADER_READ_TIMEOUT`] to send a request's headers, once connected and between requests:
+//!   a connection that says nothing, or one byte at a time (slowloris), is closed;
+//! - at most `--max-connections` connections are open at once (default [`DEFAULT_MAX_CONNECTIONS`]); past
+//!   that, a new one is closed at once, so the server never runs out of file descriptors;
+//! - a peer that stops reading can hold up a write for at most [`WRITE_STALL_LIMIT`]: then its connection is
+//!   closed, and whatever waited on it (a broadcast, a close) goes on;
+//! - a request from a web page of another origin (its `Origin` header) is refused with 403, so that no page
+//!   the user visits can talk to their local chat. The server's own origins are allowed, and any other given
+//!   with `--allow-origin`;
+//! - every response carries headers that tell the browser to run only the server's own scripts
+//!   (`Content-Security-Policy`) and never to guess a file's type (`X-Content-Type-Options: nosniff`).
 //!
 //! From chapter 4 on, the chat page loads the official Socket.IO browser client from our own server, as the
 //! Node.js server of the original tutorial does: [`socket_io_client`] serves it from the npm package.
 
+mod limits;
+mod origin;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
 use tokio::net::TcpListener;
+
+pub use limits::{DEFAULT_MAX_CONNECTIONS, HEADER_READ_TIMEOUT, WRITE_STALL_LIMIT};
 
 /// The port a server listens on when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 3000;
 
-/// Serves `app` on 127.0.0.1 at the port given by `--port` (default [`DEFAULT_PORT`]) until Ctrl-C.
+/// What the command line asks of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub port: u16,
+    /// Origins allowed besides the server's own (`--allow-origin https://chat.example.com`).
+    pub allowed_origins: Vec<String>,
+    pub max_connections: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { port: DEFAULT_PORT, allowed_origins: Vec::new(), max_connections: DEFAULT_MAX_CONNECTIONS }
+    }
+}
+
+/// Serves `app` on 127.0.0.1 with the settings of the command line, until Ctrl-C.
 ///
 /// Errors (a bad argument, a port already in use) are printed as one line and turn into a failing exit code,
 /// so `cargo run` ends with a sentence rather than a panic.
 pub async fn run(app: Router) -> ExitCode {
     let program = std::env::args().next().unwrap_or_else(|| "server".into());
-    let port = match parse_port(std::env::args().skip(1)) {
-        Ok(Some(port)) => port,
+    let settings = match parse(std::env::args().skip(1)) {
+        Ok(Some(settings)) => settings,
         Ok(None) => {
-            println!("usage: {program} [--port PORT]   (default port {DEFAULT_PORT}; 0 picks a free one)");
+            println!("{}", usage(&program));
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("error: {message}\nusage: {program} [--port PORT]");
+            eprintln!("error: {message}\n{}", usage(&program));
             return ExitCode::from(2);
         }
     };
-    match serve(app, port).await {
+    match serve(app, &settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -45,9 +83,19 @@ pub async fn run(app: Router) -> ExitCode {
     }
 }
 
+fn usage(program: &str) -> String {
+    format!(
+        "usage: {program} [--port PORT] [--allow-origin ORIGIN]... [--max-connections N]\n  \
+         --port PORT          where to listen on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)\n  \
+         --allow-origin URL   let pages from this origin connect too, as in https://chat.example.com\n  \
+         --max-connections N  connections open at once (default {DEFAULT_MAX_CONNECTIONS})"
+    )
+}
+
 // ANCHOR: serve
-async fn serve(app: Router, port: u16) -> std::io::Result<()> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+/// Binds the listener, prints where it listens, and serves `app` within the kit's limits until Ctrl-C.
+pub async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port));
     let listener = TcpListener::bind(address).await.map_err(|error| {
         std::io::Error::new(
             error.kind(),
@@ -55,10 +103,11 @@ async fn serve(app: Router, port: u16) -> std::io::Result<()> {
         )
     })?;
     let address = listener.local_addr()?;
+    // Requests from a web page of another origin are refused; the page's own headers say what may run.
+    let origins = Arc::new(origin::Allowed::new(address.port(), &settings.allowed_origins));
+    let app = origin::guard(security_headers(app), origins);
     println!("listening on http://{address}/  (Ctrl-C to stop)");
-    // `with_connect_info` lets handlers ask which address and port a client connects from (chapter 3).
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(ctrl_c()).await?;
+    limits::serve(listener, app, settings.max_connections, ctrl_c()).await;
     println!("stopped");
     Ok(())
 }
@@ -71,6 +120,31 @@ async fn ctrl_c() {
     }
 }
 
+/// The page's security headers, on every response that does not set its own.
+///
+/// `Content-Security-Policy` lets the page run only scripts from its own server (no inline script, none
+/// injected by a message), connect only to its own server, and never be framed by another site.
+fn security_headers(app: Router) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                          form-action 'self'; frame-ancestors 'none'";
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+    .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+}
+
+/// Serves a page's script, `static/chat.js`, as JavaScript: `.route("/chat.js", runner::script(CHAT_SCRIPT))`.
+///
+/// The page's script lives in a file of its own, not inline in the page, so that the page's
+/// `Content-Security-Policy` can forbid inline scripts, the usual way in for cross-site scripting.
+pub fn script<S: Clone + Send + Sync + 'static>(source: &'static str) -> MethodRouter<S> {
+    get(move || async move { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], source) })
+}
+
 /// Where `npm ci` puts the browser bundle of `socket.io-client`, pinned by the kit's `package-lock.json`.
 const SOCKET_IO_CLIENT: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js");
@@ -81,7 +155,7 @@ const SOCKET_IO_CLIENT: &str =
 /// repository. It is read when asked for, so a server started before `npm ci` serves it once it exists.
 pub async fn socket_io_client() -> Response {
     match tokio::fs::read(SOCKET_IO_CLIENT).await {
-        Ok(script) => ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], script).into_response(),
+        Ok(script) => ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], script).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "the Socket.IO browser client is not installed: run `npm ci` in the kit's folder \
@@ -91,43 +165,74 @@ pub async fn socket_io_client() -> Response {
     }
 }
 
-/// Reads `--port N` or `--port=N`. `Ok(None)` means help was asked for.
-fn parse_port(mut args: impl Iterator<Item = String>) -> Result<Option<u16>, String> {
-    let mut port = DEFAULT_PORT;
+/// Reads the command line. `Ok(None)` means help was asked for.
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Settings>, String> {
+    let mut settings = Settings::default();
     while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" | "-p" => args.next().ok_or("--port needs a number, as in --port 3000")?,
-            other => match other.strip_prefix("--port=") {
-                Some(value) => value.to_owned(),
-                None => return Err(format!("unexpected argument {other:?}")),
-            },
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg.clone(), None),
         };
-        port = value.parse().map_err(|_| format!("--port takes a number from 0 to 65535, not {value:?}"))?;
+        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{flag} needs {what}"));
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" | "-p" => {
+                let port = value("a number, as in --port 3000")?;
+                settings.port =
+                    port.parse().map_err(|_| format!("--port takes a number from 0 to 65535, not {port:?}"))?;
+            }
+            "--allow-origin" => {
+                let origin = value("an origin, as in --allow-origin https://chat.example.com")?;
+                settings.allowed_origins.push(origin::normalise(&origin)?);
+            }
+            "--max-connections" => {
+                let count = value("a number, as in --max-connections 1000")?;
+                settings.max_connections = count
+                    .parse()
+                    .ok()
+                    .filter(|count| *count > 0)
+                    .ok_or(format!("--max-connections takes a positive number, not {count:?}"))?;
+            }
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
     }
-    Ok(Some(port))
+    Ok(Some(settings))
 }
+
+/// How long the server gives open requests to finish after Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Option<u16>, String> {
-        parse_port(args.iter().map(|arg| arg.to_string()))
+    fn parse_args(args: &[&str]) -> Result<Option<Settings>, String> {
+        parse(args.iter().map(|arg| arg.to_string()))
     }
 
     #[test]
-    fn port_defaults_and_parses_both_spellings() {
-        assert_eq!(parse(&[]), Ok(Some(DEFAULT_PORT)));
-        assert_eq!(parse(&["--port", "8080"]), Ok(Some(8080)));
-        assert_eq!(parse(&["--port=0"]), Ok(Some(0)));
-        assert_eq!(parse(&["--help"]), Ok(None));
+    fn the_port_defaults_and_parses_both_spellings() {
+        assert_eq!(parse_args(&[]), Ok(Some(Settings::default())));
+        assert_eq!(parse_args(&["--port", "8080"]).map(|s| s.map(|s| s.port)), Ok(Some(8080)));
+        assert_eq!(parse_args(&["--port=0"]).map(|s| s.map(|s| s.port)), Ok(Some(0)));
+        assert_eq!(parse_args(&["--help"]), Ok(None));
+    }
+
+    #[test]
+    fn limits_and_origins_are_read() {
+        let settings = parse_args(&["--allow-origin", "https://Chat.Example.com/", "--max-connections=20"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.allowed_origins, ["https://chat.example.com"]);
+        assert_eq!(settings.max_connections, 20);
     }
 
     #[test]
     fn bad_arguments_are_explained() {
-        assert!(parse(&["--port"]).unwrap_err().contains("needs a number"));
-        assert!(parse(&["--port", "70000"]).unwrap_err().contains("0 to 65535"));
-        assert!(parse(&["--verbose"]).unwrap_err().contains("unexpected argument"));
+        assert!(parse_args(&["--port"]).unwrap_err().contains("needs a number"));
+        assert!(parse_args(&["--port", "70000"]).unwrap_err().contains("0 to 65535"));
+        assert!(parse_args(&["--verbose"]).unwrap_err().contains("unexpected argument"));
+        assert!(parse_args(&["--max-connections", "0"]).unwrap_err().contains("positive number"));
+        assert!(parse_args(&["--allow-origin", "chat.example.com"]).unwrap_err().contains("http://"));
     }
 }
