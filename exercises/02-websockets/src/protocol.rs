@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Html;
 use axum::routing::get;
 
@@ -21,11 +22,24 @@ pub const GREETING: &str = "welcome";
 /// How often the server pushes a `tick N` message.
 pub const TICK_INTERVAL: Duration = Duration::from_millis(200);
 
-/// The routes of chapter 1, plus `/ws`, answered by your `upgrade` in `lib.rs`.
+// ANCHOR: limits
+/// The largest message, and the largest frame, a client may send: 64 KiB. An echo server has no protocol
+/// that says how long a message is, so this is simply "far more than a person types".
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The WebSocket upgrade with the kit's limits: a longer message, or a longer frame, closes the connection.
+/// Without the frame limit, the library would read a frame of up to 16 MiB into memory before it could tell
+/// that the message is too long.
+pub fn within_limits(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_MESSAGE_BYTES).max_frame_size(MAX_MESSAGE_BYTES)
+}
+// ANCHOR_END: limits
+
+/// The routes of chapter 1, plus `/ws`, answered by your `upgrade` in `main.rs` within the limits above.
 pub fn app() -> Router {
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
         .route("/chat.js", runner::script(CHAT_SCRIPT))
         .route("/health", get(|| async { "ok" }))
-        .route("/ws", get(crate::upgrade))
+        .route("/ws", get(async |ws: WebSocketUpgrade| crate::upgrade(within_limits(ws)).await))
 }

@@ -4,12 +4,14 @@
 #![allow(dead_code, reason = "some of the given code is used only once your code calls it")]
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::Utf8Bytes;
+use axum::extract::ws::{Message, Utf8Bytes};
 use axum::response::Html;
 use axum::routing::get;
 use tokio::sync::broadcast;
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 
 /// The page: the chat page with a script that chats over the WebSocket.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
@@ -20,8 +22,63 @@ pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
 /// How many chat lines the channel keeps for a reader that has fallen behind.
 pub const CHANNEL_CAPACITY: usize = 64;
 
-/// The largest message the server accepts, in bytes. A chat line is short; a megabyte is an attack.
+/// The largest message (and frame) the server accepts, in bytes. A chat line is short; a megabyte is an attack.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The reason given with close code 1009 ("message too big") to a client that sent more than
+/// [`MAX_MESSAGE_BYTES`].
+pub const TOO_BIG: &str = "message too big: at most 64 KiB";
+
+/// Whether a failed read (the `Err` that `socket.recv()` returns) means that the client's message or frame
+/// was longer than the upgrade's limits allow. axum wraps the WebSocket library's error; the library says
+/// which it is.
+pub fn is_too_big(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    let cause = std::error::Error::source(error).and_then(|cause| cause.downcast_ref::<Error>());
+    matches!(cause, Some(Error::Capacity(_)))
+}
+
+// ANCHOR: heartbeat
+/// How often the server pings a quiet client.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Notices a client that is gone without saying so (a laptop closed, a network cut): the server pings it
+/// every [`HEARTBEAT_INTERVAL`], and a client that has sent nothing at all (not even the pong that every
+/// WebSocket client sends back by itself) by the next beat is dropped.
+pub struct Heartbeat {
+    beats: Interval,
+    heard: bool,
+}
+
+impl Heartbeat {
+    pub fn new() -> Heartbeat {
+        let mut beats = interval_at(Instant::now() + HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL);
+        beats.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Heartbeat { beats, heard: true }
+    }
+
+    /// Waits for the next beat: one branch of your `select!`.
+    pub async fn tick(&mut self) {
+        self.beats.tick().await;
+    }
+
+    /// Call it for everything the client sends: it is alive.
+    pub fn heard(&mut self) {
+        self.heard = true;
+    }
+
+    /// At a beat: the ping to send, or `None` if the client has been silent since the last one (drop it).
+    pub fn beat(&mut self) -> Option<Message> {
+        std::mem::replace(&mut self.heard, false).then(|| Message::Ping(Default::default()))
+    }
+}
+// ANCHOR_END: heartbeat
+
+impl Default for Heartbeat {
+    fn default() -> Heartbeat {
+        Heartbeat::new()
+    }
+}
 
 /// The first message each client receives: `you are 127.0.0.1:54321`.
 pub fn introduction(client: SocketAddr) -> String {

@@ -20,6 +20,7 @@ const APART: Section = CHAPTER.section("Telling clients apart");
 const RELAYING: Section = CHAPTER.section("Relaying");
 const LEAVING: Section = CHAPTER.section("When a client leaves");
 const SLOW: Section = CHAPTER.section("Slow clients");
+const LIMITS: Section = CHAPTER.section("Limits");
 
 /// The first message each client receives: `you are 127.0.0.1:54321`.
 fn introduction(client: SocketAddr) -> String {
@@ -160,5 +161,38 @@ async fn a_slow_client_never_stalls_the_others() {
     }
     panic!(
         "the slow client received all {LINES} lines and no notice: its backlog should have overflowed the channel.\nRead: {SLOW}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_with_close_code_1009() {
+    let server = Server::start(PROGRAM, APART).await;
+    let mut alice = join(&server, LIMITS).await;
+    let mut bob = join(&server, LIMITS).await;
+    let mut mallory = join(&server, LIMITS).await;
+
+    // 100 KiB in one message (and one frame): over the 64 KiB limit. A chat line is a few hundred bytes.
+    mallory.send_text("x".repeat(100 * 1024)).await;
+    match mallory.receive("the server's answer to a 100 KiB message").await {
+        Received::Closed(Some(frame)) => assert_eq!(
+            u16::from(frame.code),
+            1009,
+            "a message over the limit is answered with a close frame whose code is 1009 (\"message too big\"), \
+             not {} {:?}.\nRead: {LIMITS}",
+            u16::from(frame.code),
+            frame.reason
+        ),
+        other => panic!(
+            "a message over the limit is answered with a close frame, code 1009 (\"message too big\"), so the \
+             client knows why; instead: {other:?}. Limit both the message and the frame size.\nRead: {LIMITS}"
+        ),
+    }
+    // Nobody else noticed: the chat goes on, and the oversized message reached no one.
+    alice.send_text("still chatting").await;
+    let line = bob.expect_text("alice's line after the oversized message").await;
+    assert_eq!(
+        line,
+        relayed(alice.local_address(), "still chatting"),
+        "the others keep chatting, and the oversized message is relayed to no one.\nRead: {LIMITS}"
     );
 }

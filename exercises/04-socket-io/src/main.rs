@@ -3,8 +3,9 @@
 //! Mount a Socket.IO server on chapter 1's axum app. Socket.IO runs over HTTP first (long-polling), then
 //! upgrades to a WebSocket when it can; socketioxide does all of that as a tower layer on the router.
 //!
-//! 1. `app()` keeps `/` and `/health`, adds the socketioxide layer, and registers [`on_connect`] for the
-//!    default namespace `/`;
+//! 1. `app()` keeps `/` and `/health`, serves the page's script at `/chat.js`, adds the socketioxide layer
+//!    (the given [`socket_io`] makes it, with the kit's limits), and registers [`on_connect`] for the default
+//!    namespace `/`;
 //! 2. it also serves the official browser client at `/socket.io/socket.io.js` (the handler is given:
 //!    `runner::socket_io_client`); the route must come *after* the layer, which answers everything else
 //!    under `/socket.io/`;
@@ -18,28 +19,22 @@
 use axum::Router;
 use socketioxide::extract::SocketRef;
 
+// Given, in `src/protocol.rs`: the page, its script, `WELCOME`, and `socket_io()`, the Socket.IO layer with
+// the kit's limits. Yours: the code below.
+mod protocol;
+#[allow(unused_imports, reason = "unused until `app` and `on_connect` use the given code")]
+use protocol::*;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     runner::run(app()).await
 }
 
-/// The page: the chat page, now loading the Socket.IO client and showing what happens on the connection.
-#[allow(dead_code, reason = "unused until `app` serves it")]
-const CHAT_PAGE: &str = include_str!("../static/index.html");
-
-/// The page's script, served at `/chat.js` with `runner::script(CHAT_SCRIPT)` (the page's security policy
-/// runs no inline script).
-#[allow(dead_code, reason = "unused until `app` serves it")]
-const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
-
-/// What the `welcome` event carries.
-#[allow(dead_code, reason = "unused until `on_connect` sends it")]
-const WELCOME: &str = "welcome";
-
 // ANCHOR: app
 /// Chapter 1's routes, the Socket.IO layer, and the browser client's route.
 fn app() -> Router {
-    // TODO: create the layer with `SocketIo::new_layer()`, register `on_connect` for "/", and build the
+    // TODO: create the layer with the given `socket_io()` (it is `SocketIo::new_layer()` with the kit's
+    // limits), register `on_connect` for "/", and build the
     // router: `/`, `/chat.js` and `/health`, then `.layer(...)`, then the route for `/socket.io/socket.io.js`.
     todo!("chapter 4, section \"Mounting Socket.IO on axum\": build the app")
 }

@@ -152,7 +152,9 @@ async fn page_loads_the_official_client() {
     // The page's own script, in a file of its own: the page's security policy runs no inline script.
     let own = http::get(server.address(), "/chat.js", MOUNTING).await;
     assert!(
-        own.status == 200 && own.body == CHAT_SCRIPT && own.header("content-type").is_some_and(|v| v.contains("javascript")),
+        own.status == 200
+            && own.body == CHAT_SCRIPT
+            && own.header("content-type").is_some_and(|v| v.contains("javascript")),
         "GET /chat.js should answer with static/chat.js, as JavaScript (`runner::script(CHAT_SCRIPT)`); got {} {:?}.\n\
          Read: {MOUNTING}",
         own.status,

@@ -9,12 +9,14 @@
 //! 3. a valid message is emitted back to its sender as `chat message` `{"text": TEXT}` (trimmed), before the
 //!    acknowledgement (chapter 6 sends it to everyone);
 //! 4. a `ping` is acknowledged with `"pong"`, and does nothing else;
-//! 5. an event nobody listens to harms nothing.
+//! 5. an event nobody listens to harms nothing;
+//! 6. [`limits`] bounds what one client may send, on both transports, to what the protocol needs.
 //!
 //! `cargo test -p ex05-events` checks all of it; `book/src/05-events.md` explains it.
 //!
 //! Run it with `cargo run -p ex05-events -- --port 3000`, then open http://127.0.0.1:3000/ in a browser.
 
+use socketioxide::SocketIoBuilder;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 
 // Given, in `src/protocol.rs`: `CHAT_PAGE`, the payload and acknowledgement types, the refusals' wording, and
@@ -26,6 +28,16 @@ use protocol::*;
 async fn main() -> std::process::ExitCode {
     runner::run(app()).await
 }
+
+// ANCHOR: configure
+/// socketioxide's limits on what one client may send, sized to this chapter's protocol.
+fn limits(builder: SocketIoBuilder) -> SocketIoBuilder {
+    // TODO: no WebSocket message and no frame over MAX_MESSAGE_BYTES (`ws_max_message_size`,
+    // `ws_max_frame_size`), no long-polling body over MAX_PAYLOAD_BYTES (`max_payload`). As it is, the
+    // builder keeps socketioxide's defaults: 64 MiB messages.
+    builder
+}
+// ANCHOR_END: configure
 
 // ANCHOR: validate
 /// The text to send on, trimmed; or why the message is refused.

@@ -6,8 +6,9 @@
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use socketioxide::SocketIo;
+use socketioxide::{ParserConfig, SocketIo};
 
 /// The page: a form that emits `chat message` with an acknowledgement, and a list of received messages.
 pub const CHAT_PAGE: &str = include_str!("../static/index.html");
@@ -24,10 +25,16 @@ pub const EMPTY: &str = "the message is empty";
 pub const TOO_LONG: &str = "the message is longer than 500 characters";
 pub const MALFORMED: &str = "expected {\"text\": \"...\"}";
 
-/// The payload of a `chat message` event: `{"text": "..."}`.
+/// The payload of a `chat message` event: `{"text": "..."}`, a JSON object.
+///
+/// A derived `Deserialize` alone would also accept a JSON array, taking its elements as the fields in order
+/// (`["hi"]` as `{"text": "hi"}`). The `flatten`ed field makes serde read the payload as an object only; it
+/// takes any other fields of the object, and ignores them.
 #[derive(Debug, Deserialize)]
 pub struct ChatMessage {
     pub text: String,
+    #[serde(flatten)]
+    pub other_fields: IgnoredAny,
 }
 
 /// The acknowledgement of a `chat message`: `{"ok": true}` or `{"ok": false, "error": "..."}`.
@@ -49,9 +56,21 @@ impl Ack {
 }
 // ANCHOR_END: types
 
-/// Chapter 4's app; your `on_connect`, in `lib.rs`, now registers this chapter's listeners.
+// ANCHOR: limits
+/// The longest WebSocket message (and frame) a client may send. The longest valid `chat message` is 500
+/// characters that JSON may spell as `\u0000`, 6 bytes each: about 3 KiB with the event around it.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// The longest long-polling request body, which may carry several packets. It is also the most the server
+/// puts in one polling response, and no packet it sends may be longer, or a polling client never gets it.
+pub const MAX_PAYLOAD_BYTES: u64 = 16 * 1024;
+// ANCHOR_END: limits
+
+/// Chapter 4's app, with your limits; your `on_connect`, in `main.rs`, registers this chapter's listeners.
+/// Binary attachments are off: a chat has none (see chapter 4's "Limits").
 pub fn app() -> Router {
-    let (layer, io) = SocketIo::new_layer();
+    let builder = SocketIo::builder().with_parser(ParserConfig::common().max_incoming_binaries(0));
+    let (layer, io) = crate::limits(builder).build_layer();
     io.ns("/", crate::on_connect);
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))

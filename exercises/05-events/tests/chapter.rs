@@ -11,14 +11,17 @@ const PROGRAM: &str = env!("CARGO_BIN_EXE_ex05-events");
 const PROGRAM: &str = env!("CARGO_BIN_EXE_sol05-events");
 
 use serde_json::{Value, json};
+use testkit::eio::{self, RawClient};
 use testkit::sio::{self, SioClient};
-use testkit::{Chapter, Section, Server};
+use testkit::ws::Received;
+use testkit::{Chapter, Section, Server, http};
 
 const CHAPTER: Chapter = Chapter { number: 5, title: "Emitting events", page: "book/src/05-events.md" };
 const LISTENING: Section = CHAPTER.section("Listening for an event");
 const TYPED: Section = CHAPTER.section("Typed payloads");
 const ACKS: Section = CHAPTER.section("Acknowledgements");
 const BAD_INPUT: Section = CHAPTER.section("Bad input");
+const LIMITS: Section = CHAPTER.section("Limits");
 
 /// The longest message accepted, in characters (not bytes).
 const MAX_TEXT_CHARS: usize = 500;
@@ -118,4 +121,51 @@ async fn unknown_event_harms_nothing() {
     assert_eq!(pong, json!("pong"), "after an unknown event the connection still works.\nRead: {LISTENING}");
     // Nothing was emitted in answer to the unknown event: the next event is this chat message.
     chat(&mut client, "anyone?", LISTENING).await;
+}
+
+#[tokio::test]
+async fn a_payload_must_be_an_object_not_an_array() {
+    let (server, mut client) = connect(TYPED).await;
+    // A derived `Deserialize` struct would read `["from an array"]` as `{"text": "from an array"}`.
+    let ack = client.emit_with_ack("chat message", json!(["from an array"])).await;
+    assert_eq!(
+        ack,
+        refused(MALFORMED),
+        "the payload [\"from an array\"] is an array, not {{\"text\": string}}: it gets the MALFORMED acknowledgement.\n\
+         Read: {TYPED}"
+    );
+    chat(&mut client, "an object is fine", TYPED).await;
+    drop(server);
+}
+
+#[tokio::test]
+async fn oversized_packets_are_refused_on_both_transports() {
+    let (server, mut bystander) = connect(LIMITS).await;
+
+    // Long-polling: a request body of 20 KiB, far more than any chat message needs.
+    let sid = eio::polling_session(server.address(), LIMITS).await;
+    let body = format!("42[\"chat message\",{{\"text\":\"{}\"}}]", "x".repeat(20 * 1024));
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let response = http::post(server.address(), &path, &body, LIMITS).await;
+    assert_eq!(
+        response.status, 413,
+        "a long-polling request of 20 KiB is refused with 413 Payload Too Large: the limit is `max_payload`.\n\
+         Read: {LIMITS}"
+    );
+
+    // WebSocket: one message of 8 KiB.
+    let mut raw = RawClient::connect(server.address(), None, LIMITS).await;
+    raw.send_text(format!("421[\"chat message\",{{\"text\":\"{}\"}}]", "x".repeat(8 * 1024))).await;
+    match raw.receive("the server's answer to an 8 KiB WebSocket message").await {
+        Received::Closed(_) | Received::Broken(_) => {}
+        Received::Message(message) => panic!(
+            "an 8 KiB WebSocket message should close the connection before it is read whole (the limits are \
+             `ws_max_message_size` and `ws_max_frame_size`), but the server answered {:?}.\nRead: {LIMITS}",
+            message.to_text().unwrap_or_default().chars().take(120).collect::<String>()
+        ),
+    }
+
+    // The limit is sized to the protocol: the longest valid message still goes through. 500 characters that
+    // JSON writes as `\u0001`, six bytes each: 3000 bytes in all.
+    chat(&mut bystander, &"\u{1}".repeat(MAX_TEXT_CHARS), LIMITS).await;
 }

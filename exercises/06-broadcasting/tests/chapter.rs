@@ -12,8 +12,8 @@ const PROGRAM: &str = env!("CARGO_BIN_EXE_ex06-broadcasting");
 const PROGRAM: &str = env!("CARGO_BIN_EXE_sol06-broadcasting");
 
 use serde_json::{Value, json};
+use testkit::eio::{Packet, RawClient};
 use testkit::sio::{self, Options, Received, SioClient};
-use testkit::ws::{self, WsClient};
 use testkit::{Chapter, Section, Server};
 
 const CHAPTER: Chapter = Chapter { number: 6, title: "Broadcasting", page: "book/src/06-broadcasting.md" };
@@ -70,106 +70,32 @@ fn post(name: &str, text: &str) -> Value {
     json!({ "name": name, "text": text })
 }
 
-/// A Socket.IO packet of the namespace `/`, as a raw client sees it.
-#[derive(Debug, PartialEq)]
-enum Packet {
-    /// `42[...]`: an event, its name and arguments.
-    Event(Value),
-    /// `43ID[...]`: the acknowledgement of the event with that id, its arguments.
-    Ack(u64, Value),
-    /// Anything else, as it came.
-    Other(String),
-}
-
-/// A Socket.IO client written by hand over a plain WebSocket: every packet the server sends is one
-/// WebSocket message, so the test sees exactly what arrives, in order (chapter 4 shows the packets).
-struct RawClient {
-    socket: WsClient,
-}
-
-impl RawClient {
-    async fn join(server: &Server, name: &str, section: Section) -> RawClient {
-        let socket = ws::connect(server.address(), "/socket.io/?EIO=4&transport=websocket", section).await;
-        let mut client = RawClient { socket };
-        let open = client.next_text("the Engine.IO open packet, 0{...}").await;
-        assert!(open.starts_with('0'), "the server opens the session with 0{{...}}, got {open:?}.\nRead: {section}");
-        // Socket.IO's CONNECT to the namespace "/", with the auth payload.
-        client.socket.send_text(format!("40{}", json!({ "name": name }))).await;
-        let connected = client.next_text("the namespace's CONNECT answer, 40{...}").await;
-        assert!(
-            connected.starts_with("40{"),
-            "the server accepts the socket with 40{{...}}, got {connected:?}.\nRead: {section}"
-        );
-        client
-    }
-
-    /// The next WebSocket message, after answering the server's Engine.IO pings (`2`) with pongs (`3`).
-    async fn next_text(&mut self, what: &str) -> String {
-        loop {
-            let text = self.socket.expect_text(what).await;
-            if text != "2" {
-                return text;
-            }
-            self.socket.send_text("3").await;
-        }
-    }
-
-    /// Sends `42ID[event, data]`: an event that asks for an acknowledgement with that id.
-    async fn emit_with_ack(&mut self, id: u64, event_and_data: Value) {
-        self.socket.send_text(format!("42{id}{event_and_data}")).await;
-    }
-
-    /// The next packet, passing over join and leave notices.
-    async fn next_packet(&mut self, what: &str) -> Packet {
-        loop {
-            let text = self.next_text(what).await;
-            let packet = parse_packet(&text);
-            let is_notice = matches!(&packet, Packet::Event(event)
-                if event[0] == "user joined" || event[0] == "user left");
-            if !is_notice {
-                return packet;
-            }
-        }
-    }
-}
-
-fn parse_packet(text: &str) -> Packet {
-    let other = || Packet::Other(text.to_owned());
-    let (kind, rest) = match text.strip_prefix("42") {
-        Some(rest) => ('2', rest),
-        None => match text.strip_prefix("43") {
-            Some(rest) => ('3', rest),
-            None => return other(),
-        },
-    };
-    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-    let Ok(data) = serde_json::from_str::<Value>(&rest[digits..]) else { return other() };
-    match (kind, rest[..digits].parse::<u64>()) {
-        ('2', _) if digits == 0 => Packet::Event(data),
-        ('3', Ok(id)) => Packet::Ack(id, data),
-        _ => other(),
-    }
+/// Whether a raw client should pass over this packet: a join or leave notice.
+fn is_notice_packet(packet: &Packet) -> bool {
+    matches!(packet, Packet::Event(event) if event[0] == "user joined" || event[0] == "user left")
 }
 
 #[tokio::test]
 async fn a_message_reaches_everyone_including_the_sender() {
     let server = Server::start(PROGRAM, EVERYONE).await;
     // alice speaks Socket.IO by hand, so that the test sees each of her packets in the order it arrives.
-    let mut alice = RawClient::join(&server, "alice", EVERYONE).await;
+    let mut alice = RawClient::join(server.address(), "alice", EVERYONE).await;
     let mut bob = join(&server, "bob", EVERYONE).await;
     let mut carol = join(&server, "carol", EVERYONE).await;
 
     let sent = [("hello", "hello"), ("how is everyone?", "how is everyone?"), ("  trimmed  ", "trimmed")];
     for (id, (text, trimmed)) in (1..).zip(sent) {
         alice.emit_with_ack(id, json!(["chat message", { "text": text }])).await;
-        let first = alice.next_packet(&format!("alice's own message {text:?}, back from the server")).await;
+        let first = alice
+            .next_packet_besides(&format!("alice's own message {text:?}, back from the server"), is_notice_packet)
+            .await;
         assert_eq!(
             first,
             Packet::Event(json!(["chat message", post("alice", trimmed)])),
             "the sender gets its own message back, as {{\"name\", \"text\"}} with the text trimmed, and *before* the \
              acknowledgement: emit to everyone (`io.emit`), then `ack.send(...)`.\nRead: {EVERYONE}"
         );
-        let second = alice.next_packet(&format!("the acknowledgement of {text:?}")).await;
+        let second = alice.next_packet_besides(&format!("the acknowledgement of {text:?}"), is_notice_packet).await;
         assert_eq!(
             second,
             Packet::Ack(id, json!([{ "ok": true }])),

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -32,7 +32,10 @@ async fn upgrade(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     State(hub): State<Hub>,
 ) -> Response {
-    ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| chat(socket, client, hub))
+    // Both limits: the message limit alone would let one frame of up to 16 MiB be read whole first.
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| chat(socket, client, hub))
 }
 
 async fn chat(mut socket: WebSocket, me: SocketAddr, hub: Hub) {
@@ -41,23 +44,45 @@ async fn chat(mut socket: WebSocket, me: SocketAddr, hub: Hub) {
     if socket.send(Message::text(introduction(me))).await.is_err() {
         return;
     }
+    let mut heartbeat = Heartbeat::new();
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    // `send` fails only when nobody is subscribed, and we are: nothing to handle.
-                    let _ = hub.posts.send(Post { from: me, text });
+                Some(Ok(message)) => {
+                    // Anything at all, a pong included, shows the client is still there.
+                    heartbeat.heard();
+                    match message {
+                        Message::Text(text) => {
+                            // `send` fails only when nobody is subscribed, and we are: nothing to handle.
+                            let _ = hub.posts.send(Post { from: me, text });
+                        }
+                        Message::Close(_) => {
+                            // Read on so the library can send its answering close frame (chapter 2).
+                            while socket.recv().await.is_some() {}
+                            return;
+                        }
+                        // The chat relays text only; binary messages, pings and pongs are not chat lines.
+                        Message::Binary(_) | Message::Ping(_) | Message::Pong(_) => {}
+                    }
                 }
-                // The chat relays text only; binary messages, pings and pongs are not chat lines.
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) => {
-                    // Read on so the library can send its answering close frame (chapter 2).
-                    while socket.recv().await.is_some() {}
+                // Too big: say why (1009, "message too big") and stop. The rest of the frame is never read.
+                Some(Err(error)) if is_too_big(&error) => {
+                    let goodbye = CloseFrame { code: close_code::SIZE, reason: TOO_BIG.into() };
+                    let _ = socket.send(Message::Close(Some(goodbye))).await;
                     return;
                 }
-                // A broken connection or an oversized message: this client is gone. Dropping `inbox`
-                // unsubscribes it; nobody else notices.
+                // A broken connection: this client is gone. Dropping `inbox` unsubscribes it; nobody else
+                // notices.
                 Some(Err(_)) | None => return,
+            },
+            () = heartbeat.tick() => match heartbeat.beat() {
+                Some(ping) => {
+                    if socket.send(ping).await.is_err() {
+                        return;
+                    }
+                }
+                // Not a word since the last ping, not even the pong: gone without saying so.
+                None => return,
             },
             post = inbox.recv() => {
                 let line = match post {

@@ -3,6 +3,7 @@
 //! Run it with `cargo run -p sol05-events -- --port 3000`, then open http://127.0.0.1:3000/ in a browser.
 
 use serde_json::json;
+use socketioxide::SocketIoBuilder;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 
 // The given code is the exercise's own file, not a copy, so the starter and the solution cannot drift apart.
@@ -13,6 +14,12 @@ use protocol::*;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     runner::run(app()).await
+}
+
+/// The polling limit bounds a request body (and a response); the WebSocket limits bound a message, and each
+/// frame, so that no frame is read whole before the message limit could refuse it.
+fn limits(builder: SocketIoBuilder) -> SocketIoBuilder {
+    builder.max_payload(MAX_PAYLOAD_BYTES).ws_max_message_size(MAX_MESSAGE_BYTES).ws_max_frame_size(MAX_MESSAGE_BYTES)
 }
 
 fn validate(message: ChatMessage) -> Result<String, &'static str> {

@@ -129,12 +129,12 @@ fn security_headers(app: Router) -> Router {
     const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                           img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
                           form-action 'self'; frame-ancestors 'none'";
-    app.layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(POLICY),
-    ))
-    .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-    .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+    app.layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
 }
 
 /// Serves a page's script, `static/chat.js`, as JavaScript: `.route("/chat.js", runner::script(CHAT_SCRIPT))`.
@@ -220,9 +220,8 @@ mod tests {
 
     #[test]
     fn limits_and_origins_are_read() {
-        let settings = parse_args(&["--allow-origin", "https://Chat.Example.com/", "--max-connections=20"])
-            .unwrap()
-            .unwrap();
+        let settings =
+            parse_args(&["--allow-origin", "https://Chat.Example.com/", "--max-connections=20"]).unwrap().unwrap();
         assert_eq!(settings.allowed_origins, ["https://chat.example.com"]);
         assert_eq!(settings.max_connections, 20);
     }

@@ -63,7 +63,8 @@ pub async fn serve(listener: TcpListener, app: Router, max_connections: usize, s
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { continue };
         let _ = stream.set_nodelay(true);
         let Ok(service) = make_service.clone().oneshot(remote).await;
-        let service = TowerToHyperService::new(service.map_request(|request: Request<Incoming>| request.map(Body::new)));
+        let service =
+            TowerToHyperService::new(service.map_request(|request: Request<Incoming>| request.map(Body::new)));
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL_LIMIT));

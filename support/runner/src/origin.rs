@@ -78,7 +78,9 @@ mod tests {
     #[test]
     fn own_origins_and_given_ones_are_allowed_and_nothing_else() {
         let allowed = Allowed::new(3000, &["https://chat.example.com".to_owned()]);
-        for origin in ["http://127.0.0.1:3000", "http://localhost:3000", "http://LOCALHOST:3000/", "https://chat.example.com"] {
+        for origin in
+            ["http://127.0.0.1:3000", "http://localhost:3000", "http://LOCALHOST:3000/", "https://chat.example.com"]
+        {
             assert!(allowed.permits(origin), "{origin}");
         }
         for origin in ["http://evil.example", "http://127.0.0.1:3001", "null", "http://evil.example:3000"] {

@@ -55,6 +55,26 @@ pub fn request(server: SocketAddr, method: &str, path: &str, section: Section) -
     }
 }
 
+/// Sends `POST path` with `body` (as `text/plain;charset=UTF-8`, which is what a Socket.IO polling client
+/// sends) and reads the whole answer, failing the test after [`WAIT`].
+#[track_caller]
+pub fn post(server: SocketAddr, path: &str, body: &str, section: Section) -> impl Future<Output = Response> {
+    let what = format!("an answer to POST {path}");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\nContent-Type: text/plain;charset=UTF-8\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = within(WAIT, &what, section, exchange(server, request));
+    let path = path.to_owned();
+    async move {
+        match answer.await {
+            Ok(response) => response,
+            Err(error) => panic!("POST {path} got no HTTP answer: {error}.\nRead: {section}"),
+        }
+    }
+}
+
 async fn exchange(server: SocketAddr, request: String) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(server).await?;
     let client_address = stream.local_addr()?;
