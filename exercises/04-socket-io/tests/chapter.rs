@@ -109,10 +109,29 @@ async fn client_upgrades_from_polling_to_websocket() {
         "the open packet offers the WebSocket upgrade.\nRead: {UPGRADE}"
     );
     let sid = session_id(&open);
+    let polling = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
 
-    // The same session, now over a WebSocket: probe it, then switch.
+    // A polling client always has a GET waiting for the server's next packets. The first one collects the
+    // server's first heartbeat ping (`2`), answered by a POST of `3`; the second one is held open: the server
+    // has nothing to say yet.
+    let first = http::get(server.address(), &polling, UPGRADE).await;
+    assert_eq!(first.body, "2", "the first poll collects the server's heartbeat ping.\nRead: {UPGRADE}");
+    let pong = http::post(server.address(), &polling, "3", UPGRADE).await;
+    assert_eq!(pong.status, 200, "the pong is posted like any packet.\nRead: {UPGRADE}");
+    let held = tokio::spawn(http::get(server.address(), &polling, UPGRADE));
+
+    // The same session, over a WebSocket. Once the server has agreed to the upgrade, it answers the held GET
+    // with a noop (`6`), so that the polling side lets go.
     let path = format!("/socket.io/?EIO=4&transport=websocket&sid={sid}");
     let mut socket = ws::connect(server.address(), &path, UPGRADE).await;
+    let held = held.await.unwrap_or_else(|error| panic!("the held GET failed: {error}"));
+    assert_eq!(
+        (held.status, held.body.as_str()),
+        (200, "6"),
+        "the GET that was waiting is answered with a noop packet, 6, when the upgrade starts.\nRead: {UPGRADE}"
+    );
+
+    // Probe the WebSocket, then switch to it.
     socket.send_text("2probe").await;
     let probe = next_packet(&mut socket, "the answer to the probe, \"3probe\"").await;
     assert_eq!(probe, "3probe", "the server answers a ping probe with a pong probe.\nRead: {UPGRADE}");

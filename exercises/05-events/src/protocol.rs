@@ -3,11 +3,15 @@
 
 #![allow(dead_code, reason = "some of the given code is used only once your code calls it")]
 
+use std::convert::Infallible;
+
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use socketioxide::extract::SocketRef;
+use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo};
 
 /// The page: a form that emits `chat message` with an acknowledgement, and a list of received messages.
@@ -71,7 +75,14 @@ pub const MAX_PAYLOAD_BYTES: u64 = 16 * 1024;
 pub fn app() -> Router {
     let builder = SocketIo::builder().with_parser(ParserConfig::common().max_incoming_binaries(0));
     let (layer, io) = crate::limits(builder).build_layer();
-    io.ns("/", crate::on_connect);
+    // Your `on_connect` registers the listeners. It runs as a connect *middleware*: socketioxide waits for it
+    // before it tells the client that it is connected, so no event can arrive before its listener exists.
+    // (A connect handler proper runs after that, in a task of its own: see "Listening for an event".)
+    let register = async |socket: SocketRef| {
+        crate::on_connect(socket).await;
+        Ok::<(), Infallible>(())
+    };
+    io.ns("/", { async || {} }.with(register));
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
         .route("/chat.js", runner::script(CHAT_SCRIPT))

@@ -7,7 +7,8 @@
 //! 1. [`chat_message`]: a valid message goes to **everyone, the sender included**, as `chat message`
 //!    `{"name": NAME, "text": TEXT}`, and only then is acknowledged with `{"ok": true}` (so the sender sees its
 //!    own message before the acknowledgement). An invalid one is acknowledged with an error, as in chapter 5,
-//!    and goes nowhere;
+//!    and goes nowhere; so does one sent faster than the client's [`RateLimit`] allows, acknowledged with
+//!    [`SLOW_DOWN`];
 //! 2. [`announce_arrival`]: when a socket connects, `user joined` `{"name": NAME}` goes to **everyone but the
 //!    newcomer**;
 //! 3. [`when_leaving`]: when a socket disconnects, `user left` `{"name": NAME}` goes to everyone still here.
@@ -35,13 +36,21 @@ async fn main() -> std::process::ExitCode {
 }
 
 // ANCHOR: chat_message
-/// Handles one `chat message` from the client called `name`: a valid one goes to every socket, the sender
-/// included, as a [`Post`], and then is acknowledged with [`Ack::ok`]; an invalid one is acknowledged with
-/// the reason ([`MALFORMED`] if it did not even parse) and goes nowhere.
-async fn chat_message(io: &SocketIo, name: &str, message: Result<ChatMessage, ParserError>, ack: AckSender) {
-    // TODO: as in chapter 5, but emit the `Post` with `io.emit(...)` (every socket) instead of back to the
-    // sender, and emit *before* `ack.send(...)`. Think about what an error from `io.emit` means: who got it?
-    let _ = (io, name, message, ack);
+/// Handles one `chat message` from the client called `name`: one sent faster than `limit` allows is
+/// acknowledged with [`SLOW_DOWN`] and goes nowhere; a valid one goes to every socket, the sender included, as
+/// a [`Post`], and then is acknowledged with [`Ack::ok`]; an invalid one is acknowledged with the reason
+/// ([`MALFORMED`] if it did not even parse) and goes nowhere.
+async fn chat_message(
+    io: &SocketIo,
+    name: &str,
+    limit: &RateLimit,
+    message: Result<ChatMessage, ParserError>,
+    ack: AckSender,
+) {
+    // TODO: first `limit.allow()`: if it says no, acknowledge SLOW_DOWN and stop. Then as in chapter 5, but
+    // emit the `Post` with `io.emit(...)` (every socket) instead of back to the sender, and emit *before*
+    // `ack.send(...)`. Think about what an error from `io.emit` means: who got it?
+    let _ = (io, name, limit, message, ack);
     todo!("chapter 6, section \"Everyone, including the sender\": send the message to every socket, then ack")
 }
 // ANCHOR_END: chat_message

@@ -3,15 +3,19 @@
 
 #![allow(dead_code, reason = "some of the given code is used only once your code calls it")]
 
-use std::sync::Arc;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 
 use crate::{announce_arrival, chat_message, when_leaving};
 
@@ -26,10 +30,13 @@ pub const CHAT_SCRIPT: &str = include_str!("../static/chat.js");
 /// The longest message, in characters (not bytes).
 pub const MAX_TEXT_CHARS: usize = 500;
 
-/// What a client emits as `chat message`.
+/// What a client emits as `chat message`: a JSON object `{"text": "..."}` (the `flatten`ed field makes serde
+/// refuse an array; see chapter 5).
 #[derive(Debug, Deserialize)]
 pub struct ChatMessage {
     pub text: String,
+    #[serde(flatten)]
+    pub other_fields: IgnoredAny,
 }
 
 /// The acknowledgement of a `chat message`: `{"ok": true}` or `{"ok": false, "error": "..."}`.
@@ -69,10 +76,20 @@ pub fn validate(message: ChatMessage) -> Result<String, &'static str> {
     }
 }
 
-/// Chapter 4's routes and layer; the namespace `/` is handled by [`on_connect`].
+/// The longest WebSocket message (and frame), and the longest long-polling body: chapter 5's limits.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+pub const MAX_PAYLOAD_BYTES: u64 = 16 * 1024;
+
+/// Chapter 4's routes and layer, with chapter 5's limits; the namespace `/` is handled by [`on_connect`].
 pub fn app() -> Router {
-    let (layer, io) = SocketIo::new_layer();
-    io.ns("/", on_connect);
+    let (layer, io) = SocketIo::builder()
+        .max_payload(MAX_PAYLOAD_BYTES)
+        .ws_max_message_size(MAX_MESSAGE_BYTES)
+        .ws_max_frame_size(MAX_MESSAGE_BYTES)
+        .with_parser(ParserConfig::common().max_incoming_binaries(0))
+        .build_layer();
+    // `listen` runs before the server tells the client it is connected; `on_connect` right after (see below).
+    io.ns("/", on_connect.with(listen));
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
         .route("/chat.js", runner::script(CHAT_SCRIPT))
@@ -113,17 +130,75 @@ pub struct Member<'a> {
 }
 // ANCHOR_END: names
 
+// ---- How fast one client may talk -----------------------------------------------------------------------------
+
+// ANCHOR: rate_limit
+/// How many messages a client may send at once, after a quiet moment.
+pub const BURST: u32 = 10;
+/// How many messages a second a client may send, on average, for as long as it likes.
+pub const PER_SECOND: u32 = 5;
+/// The error acknowledged for a message sent faster than that; the message goes nowhere.
+pub const SLOW_DOWN: &str = "too many messages: at most 5 a second";
+
+/// A client's allowance of messages, as a *token bucket*: it holds up to [`BURST`] tokens and starts full;
+/// every message takes one, and a new one drips in every 1/[`PER_SECOND`] of a second. A person typing never
+/// runs out; a program flooding the chat runs out at once and is refused until it slows down.
+pub struct RateLimit {
+    bucket: Mutex<(f64, Instant)>,
+}
+
+impl RateLimit {
+    pub fn new() -> RateLimit {
+        RateLimit { bucket: Mutex::new((f64::from(BURST), Instant::now())) }
+    }
+
+    /// Takes a token if there is one: `true` if this message may go.
+    pub fn allow(&self) -> bool {
+        // Handlers of one socket may run at the same time; the lock is held for a few instructions. A panic
+        // while it was held (there is no code that could) would leave the count as it was: still usable.
+        let mut bucket = self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (tokens, since) = &mut *bucket;
+        let refill = since.elapsed().as_secs_f64() * f64::from(PER_SECOND);
+        *tokens = (*tokens + refill).min(f64::from(BURST));
+        *since = Instant::now();
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+// ANCHOR_END: rate_limit
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit::new()
+    }
+}
+
 // ANCHOR: on_connect
-/// Runs once for every socket that connects to `/`. Given: it wires up the three functions you write, in `lib.rs`.
-async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
-    // The name is fixed for the socket's whole life; each handler keeps its own reference to it.
+/// Registers the socket's listeners. Given: it wires up two of the three functions you write, in `main.rs`.
+///
+/// It is a connect *middleware*: socketioxide runs it, and waits for it, before it acknowledges the
+/// connection (`40{...}`). The connect handler proper runs only after that acknowledgement, in a task of its
+/// own, so a listener registered there can miss an event that a client emits the moment it is connected.
+async fn listen(socket: SocketRef, TryData(auth): TryData<Value>) -> Result<(), Infallible> {
+    // The name is fixed for the socket's whole life; each handler keeps its own reference to it. So is the
+    // socket's allowance of messages.
     let name: Arc<str> = name_from(auth.ok()).into();
+    let limit = Arc::new(RateLimit::new());
 
     let sender = name.clone();
     socket.on("chat message", async move |io: SocketIo, TryData(message): TryData<ChatMessage>, ack: AckSender| {
-        chat_message(&io, &sender, message, ack).await;
+        chat_message(&io, &sender, &limit, message, ack).await;
     });
-    when_leaving(&socket, name.clone());
-    announce_arrival(&socket, &name).await;
+    when_leaving(&socket, name);
+    Ok(())
+}
+
+/// Runs once the client knows it is connected: the others hear of the newcomer (the third function).
+async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
+    announce_arrival(&socket, &name_from(auth.ok())).await;
 }
 // ANCHOR_END: on_connect

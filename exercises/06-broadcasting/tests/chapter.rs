@@ -21,6 +21,11 @@ const EVERYONE: Section = CHAPTER.section("Everyone, including the sender");
 const OTHERS: Section = CHAPTER.section("Everyone but the sender");
 const JOINING: Section = CHAPTER.section("Joining and leaving");
 const MID_BROADCAST: Section = CHAPTER.section("A client leaving mid-broadcast");
+const LIMITS: Section = CHAPTER.section("Limits");
+
+/// How many messages a client may send at once, and the refusal of one more.
+const BURST: usize = 10;
+const SLOW_DOWN: &str = "too many messages: at most 5 a second";
 
 /// The longest message accepted, in characters (not bytes).
 const MAX_TEXT_CHARS: usize = 500;
@@ -179,28 +184,29 @@ async fn a_client_that_leaves_is_announced_to_the_others() {
 
 #[tokio::test]
 async fn a_client_leaving_mid_broadcast_breaks_nobody() {
-    const BURST: usize = 50;
+    // As many as the rate limit lets through at once (see "Limits").
+    const MESSAGES: usize = BURST;
     let server = Server::start(PROGRAM, EVERYONE).await;
     let mut alice = join(&server, "alice", MID_BROADCAST).await;
     let mut bob = join(&server, "bob", MID_BROADCAST).await;
     let mut carol = join(&server, "carol", MID_BROADCAST).await;
 
-    // alice sends 50 messages, one after another; carol leaves as soon as the tenth reaches her.
+    // alice sends ten messages, one after another; carol leaves as soon as the third reaches her.
     let burst = async {
-        for n in 1..=BURST {
+        for n in 1..=MESSAGES {
             let ack = alice.emit_with_ack("chat message", json!({ "text": format!("message {n}") })).await;
             assert_eq!(
                 ack,
                 json!({ "ok": true }),
-                "message {n} of {BURST} was refused, while carol was leaving: her departure is no error of \
+                "message {n} of {MESSAGES} was refused, while carol was leaving: her departure is no error of \
                  alice's, and the server answers alice as usual.\nRead: {MID_BROADCAST}"
             );
         }
     };
     let leave = async {
         loop {
-            let data = next_post(&mut carol, "alice's first ten messages, at carol", MID_BROADCAST).await;
-            if data == post("alice", "message 10") {
+            let data = next_post(&mut carol, "alice's first three messages, at carol", MID_BROADCAST).await;
+            if data == post("alice", "message 3") {
                 break;
             }
         }
@@ -209,12 +215,12 @@ async fn a_client_leaving_mid_broadcast_breaks_nobody() {
     tokio::join!(burst, leave);
 
     for (name, client) in [("bob", &mut bob), ("alice", &mut alice)] {
-        for n in 1..=BURST {
-            let data = next_post(client, &format!("message {n} of {BURST}, at {name}"), MID_BROADCAST).await;
+        for n in 1..=MESSAGES {
+            let data = next_post(client, &format!("message {n} of {MESSAGES}, at {name}"), MID_BROADCAST).await;
             assert_eq!(
                 data,
                 post("alice", &format!("message {n}")),
-                "{name} gets all {BURST} messages, in order, even though carol left in the middle of them.\n\
+                "{name} gets all {MESSAGES} messages, in order, even though carol left in the middle of them.\n\
                  Read: {MID_BROADCAST}"
             );
         }
@@ -249,4 +255,76 @@ async fn invalid_messages_are_still_acknowledged_with_the_reason() {
     // The refused messages went nowhere: the first message bob hears is the accepted one.
     let data = next_post(&mut bob, "the one accepted message, at bob", EVERYONE).await;
     assert_eq!(data, post("alice", &longest), "a refused message is sent to nobody.\nRead: {EVERYONE}");
+}
+
+#[tokio::test]
+async fn a_flooding_client_is_slowed_and_the_others_keep_up() {
+    const FLOOD: u64 = 40;
+    let server = Server::start(PROGRAM, EVERYONE).await;
+    let mut bob = join(&server, "bob", LIMITS).await;
+    let mut mallory = RawClient::join(server.address(), "mallory", LIMITS).await;
+
+    // Forty messages at once, without waiting for a single acknowledgement.
+    for id in 1..=FLOOD {
+        mallory.emit_with_ack(id, json!(["chat message", { "text": format!("flood {id}") }])).await;
+    }
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    let mut answered = 0;
+    while answered < FLOOD {
+        match mallory.next_packet_besides("the acknowledgements of the flood", is_notice_packet).await {
+            Packet::Ack(id, answer) if answer == json!([{ "ok": true }]) => {
+                answered += 1;
+                accepted.push(format!("flood {id}"));
+            }
+            Packet::Ack(_, answer) => {
+                answered += 1;
+                assert_eq!(
+                    answer,
+                    json!([{ "ok": false, "error": SLOW_DOWN }]),
+                    "a message over the rate limit is refused with {SLOW_DOWN:?}.\nRead: {LIMITS}"
+                );
+                refused += 1;
+            }
+            // Her own accepted messages, coming back to her.
+            Packet::Event(_) | Packet::Other(_) => {}
+        }
+    }
+    assert!(
+        accepted.len() >= BURST && refused >= 20,
+        "of 40 messages sent at once, the first {BURST} go through and then the flood is refused until it slows down \
+         (at most 5 a second): {} accepted, {refused} refused.\nRead: {LIMITS}",
+        accepted.len()
+    );
+    // Bob got exactly the accepted ones and none of the refused ones. (In which order: each handler is a task
+    // of its own, so two messages sent at once may be broadcast in either order.)
+    let mut heard = Vec::new();
+    for _ in 0..accepted.len() {
+        let data = next_post(&mut bob, "one of mallory's accepted messages, at bob", LIMITS).await;
+        heard.push(data["text"].as_str().unwrap_or_default().to_owned());
+    }
+    heard.sort();
+    accepted.sort();
+    assert_eq!(
+        heard, accepted,
+        "bob receives the messages that were acknowledged with {{\"ok\": true}}, and only those.\nRead: {LIMITS}"
+    );
+    // Both still connected: bob talks, mallory (slowed down, not thrown out) hears him.
+    let ack = bob.emit_with_ack("chat message", json!({ "text": "is it quiet now?" })).await;
+    assert_eq!(ack, json!({ "ok": true }), "bob's own allowance is his own: his message is accepted.\nRead: {LIMITS}");
+    let data = next_post(&mut bob, "bob's own message, back to him", LIMITS).await;
+    assert_eq!(
+        data,
+        post("bob", "is it quiet now?"),
+        "after the flood, the next message bob hears is his own.\nRead: {LIMITS}"
+    );
+    loop {
+        match mallory.next_packet_besides("bob's message, at mallory", is_notice_packet).await {
+            Packet::Event(event) if event == json!(["chat message", post("bob", "is it quiet now?")]) => break,
+            Packet::Event(_) => continue,
+            other => {
+                panic!("mallory, slowed down but still connected, should hear bob; got {other:?}.\nRead: {LIMITS}")
+            }
+        }
+    }
 }

@@ -18,7 +18,19 @@ async fn main() -> std::process::ExitCode {
     runner::run(app()).await
 }
 
-async fn chat_message(io: &SocketIo, name: &str, message: Result<ChatMessage, ParserError>, ack: AckSender) {
+async fn chat_message(
+    io: &SocketIo,
+    name: &str,
+    limit: &RateLimit,
+    message: Result<ChatMessage, ParserError>,
+    ack: AckSender,
+) {
+    // A flood is refused before anything else is done with it: it costs the server a token count, and the
+    // others nothing. The client stays connected; it is only slowed down.
+    if !limit.allow() {
+        let _ = ack.send(&Ack::error(SLOW_DOWN));
+        return;
+    }
     let answer = match message.map_err(|_| MALFORMED).and_then(validate) {
         Ok(text) => {
             // Everyone, the sender included, and before the acknowledgement: the sender sees its own message
@@ -30,7 +42,8 @@ async fn chat_message(io: &SocketIo, name: &str, message: Result<ChatMessage, Pa
         }
         Err(reason) => Ack::error(reason),
     };
-    // Fails only if the sender has gone in the meantime; then there is nobody to tell.
+    // Fails if the sender has gone in the meantime (then there is nobody to tell), or if its buffer is full
+    // (a client that does not read its acknowledgements loses them).
     let _ = ack.send(&answer);
 }
 

@@ -33,16 +33,22 @@ impl Response {
 
 /// Sends `GET path` to `server` and reads the whole answer, failing the test after [`WAIT`].
 #[track_caller]
-pub fn get(server: SocketAddr, path: &str, section: Section) -> impl Future<Output = Response> {
+pub fn get(server: SocketAddr, path: &str, section: Section) -> impl Future<Output = Response> + use<> {
     request(server, "GET", path, section)
 }
 
 /// Sends a request without a body and reads the whole answer, failing the test after [`WAIT`].
 #[track_caller]
-pub fn request(server: SocketAddr, method: &str, path: &str, section: Section) -> impl Future<Output = Response> {
+pub fn request(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    section: Section,
+) -> impl Future<Output = Response> + use<> {
     let what = format!("an answer to {method} {path}");
     let exchange = exchange(server, format!("{method} {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n"));
     let answer = within(WAIT, &what, section, exchange);
+    let (method, path) = (method.to_owned(), path.to_owned());
     async move {
         match answer.await {
             Ok(response) => response,
@@ -58,7 +64,7 @@ pub fn request(server: SocketAddr, method: &str, path: &str, section: Section) -
 /// Sends `POST path` with `body` (as `text/plain;charset=UTF-8`, which is what a Socket.IO polling client
 /// sends) and reads the whole answer, failing the test after [`WAIT`].
 #[track_caller]
-pub fn post(server: SocketAddr, path: &str, body: &str, section: Section) -> impl Future<Output = Response> {
+pub fn post(server: SocketAddr, path: &str, body: &str, section: Section) -> impl Future<Output = Response> + use<> {
     let what = format!("an answer to POST {path}");
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\nContent-Type: text/plain;charset=UTF-8\r\n\

@@ -9,14 +9,19 @@
 //! - `chat message` `{"text"}` is checked (trimmed, not empty, at most 500 characters); a valid one goes to
 //!   everyone, the sender included, as `chat message` `{"name", "text"}`, and is then acknowledged with
 //!   `{"ok": true}`; anything else is acknowledged with `{"ok": false, "error": REASON}` and goes nowhere;
-//! - on disconnect, `user left` `{"name"}` goes to everyone still connected.
+//! - on disconnect, `user left` `{"name"}` goes to everyone still connected;
+//! - chapter 5's limits on packet sizes, and chapter 6's rate limit ([`BURST`], [`PER_SECOND`]).
 
+use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use serde_json::{Value, json};
-use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -32,6 +37,11 @@ pub const EMPTY: &str = "the message is empty";
 pub const TOO_LONG: &str = "the message is longer than 500 characters";
 /// The error acknowledged for a payload that is not `{"text": "..."}`.
 pub const MALFORMED: &str = "expected {\"text\": \"...\"}";
+/// How many messages a client may send at once, and how many a second after that.
+pub const BURST: u32 = 10;
+pub const PER_SECOND: u32 = 5;
+/// The error acknowledged for a message over that rate.
+pub const SLOW_DOWN: &str = "too many messages: at most 5 a second";
 
 /// The reference chat server, listening on 127.0.0.1 at a free port; dropping it stops the server.
 ///
@@ -68,17 +78,28 @@ pub async fn chat_server() -> ReferenceServer {
 
 /// The reference server's router: the Socket.IO layer and its handler for the namespace `/`.
 pub fn app() -> Router {
-    let (layer, io) = SocketIo::new_layer();
-    io.ns("/", on_connect);
+    // Chapter 5's limits, and no binary attachments (chapter 4).
+    let (layer, io) = SocketIo::builder()
+        .max_payload(16 * 1024)
+        .ws_max_message_size(4 * 1024)
+        .ws_max_frame_size(4 * 1024)
+        .with_parser(ParserConfig::common().max_incoming_binaries(0))
+        .build_layer();
+    // As in chapter 6: the listeners in a connect middleware, which runs before the client is told it is
+    // connected; the announcement in the connect handler, which runs after.
+    io.ns("/", announce.with(listen));
     Router::new().layer(layer)
 }
 
-async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
+async fn listen(socket: SocketRef, TryData(auth): TryData<Value>) -> Result<(), Infallible> {
     let name = name_from(auth.ok().as_ref());
+    let allowance = Arc::new(Mutex::new(Allowance::new()));
 
     let speaker = name.clone();
     socket.on("chat message", async move |io: SocketIo, TryData(message): TryData<Value>, ack: AckSender| {
+        let allowed = allowance.lock().map(|mut allowance| allowance.take()).unwrap_or(false);
         let answer = match message.map_err(|_| MALFORMED).and_then(|message| validate(&message)) {
+            _ if !allowed => json!({ "ok": false, "error": SLOW_DOWN }),
             Ok(text) => {
                 // Sent before the acknowledgement, so the sender sees its message first. An error here
                 // means some recipient is already gone; the others have their copy.
@@ -90,12 +111,38 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
         let _ = ack.send(&answer);
     });
 
-    let leaver = name.clone();
     socket.on_disconnect(async move |socket: SocketRef| {
-        let _ = socket.broadcast().emit("user left", &json!({ "name": leaver })).await;
+        let _ = socket.broadcast().emit("user left", &json!({ "name": name })).await;
     });
+    Ok(())
+}
 
+async fn announce(socket: SocketRef, TryData(auth): TryData<Value>) {
+    let name = name_from(auth.ok().as_ref());
     let _ = socket.broadcast().emit("user joined", &json!({ "name": name })).await;
+}
+
+/// Chapter 6's rate limit: a bucket of [`BURST`] messages that refills at [`PER_SECOND`] a second.
+struct Allowance {
+    tokens: f64,
+    since: Instant,
+}
+
+impl Allowance {
+    fn new() -> Allowance {
+        Allowance { tokens: f64::from(BURST), since: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
+        let refill = self.since.elapsed().as_secs_f64() * f64::from(PER_SECOND);
+        self.tokens = (self.tokens + refill).min(f64::from(BURST));
+        self.since = Instant::now();
+        let allowed = self.tokens >= 1.0;
+        if allowed {
+            self.tokens -= 1.0;
+        }
+        allowed
+    }
 }
 
 /// The name in an auth payload `{"name": "..."}`, trimmed, or [`ANONYMOUS`].
