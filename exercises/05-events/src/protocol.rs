@@ -65,8 +65,9 @@ impl Ack {
 /// characters that JSON may spell as `\u0000`, 6 bytes each: about 3 KiB with the event around it.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
-/// The longest long-polling request body, which may carry several packets. It is also the most the server
-/// puts in one polling response, and no packet it sends may be longer, or a polling client never gets it.
+/// The longest long-polling request body, which may carry several packets. The handshake announces it as
+/// `maxPayload`, and the official client batches its packets to fit; the server, too, batches packets into
+/// a polling response up to this size (a single longer packet it still sends, alone).
 pub const MAX_PAYLOAD_BYTES: u64 = 16 * 1024;
 // ANCHOR_END: limits
 
