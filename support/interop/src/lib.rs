@@ -28,15 +28,22 @@ use tokio::runtime::Runtime;
 
 pub use harness::kit_root;
 
-/// The reference solutions' programs whose servers the checks drive, built once per test binary.
-const SOLUTIONS: &[&str] = &["sol04-socket-io", "sol05-events", "sol06-broadcasting"];
+/// The packages whose programs the checks drive: the reference solutions, and this crate (its
+/// `reference-chat`, the tests' reference server as a program). Built once per test binary.
+const SOLUTIONS: &[&str] =
+    &["sol02-websockets", "sol03-many-sockets", "sol04-socket-io", "sol05-events", "sol06-broadcasting", "kit-interop"];
 
-/// The path of a reference solution's program (`sol05-events`, say), built up to date first.
+/// The path of a reference solution's program (`sol05-events`, say), built up to date first. With
+/// `KIT_PROGRAMS_DIR` set, the program of that name in that folder instead (to measure another build of the
+/// kit, an older one say, against the same checks).
 ///
 /// The solutions are programs, not libraries (the chapters' tests run them, invariant 8), so a check starts
 /// one the same way. The first call runs `cargo build` for all of them, which is quick when `cargo test` has
 /// just built them, and makes sure a check never drives a stale binary when run on its own.
 pub fn solution_program(name: &str) -> PathBuf {
+    if let Some(folder) = std::env::var_os("KIT_PROGRAMS_DIR") {
+        return PathBuf::from(folder).join(name);
+    }
     static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
     let built = BUILT.get_or_init(build_solutions);
     match built {

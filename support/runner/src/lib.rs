@@ -26,6 +26,7 @@
 mod limits;
 mod origin;
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -103,15 +104,28 @@ pub async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {
         )
     })?;
     let address = listener.local_addr()?;
-    // Requests from a web page of another origin are refused; the page's own headers say what may run.
-    let origins = Arc::new(origin::Allowed::new(address.port(), &settings.allowed_origins));
-    let app = origin::guard(security_headers(app), origins);
     println!("listening on http://{address}/  (Ctrl-C to stop)");
-    limits::serve(listener, app, settings.max_connections, ctrl_c()).await;
+    serve_on(listener, app, settings, ctrl_c()).await?;
     println!("stopped");
     Ok(())
 }
 // ANCHOR_END: serve
+
+/// Serves `app` on an already bound `listener`, within the kit's limits, until `shutdown` resolves. This is
+/// what [`serve`] does after printing the address; the tests' reference server uses it directly.
+pub async fn serve_on(
+    listener: TcpListener,
+    app: Router,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let port = listener.local_addr()?.port();
+    // Requests from a web page of another origin are refused; the page's own headers say what may run.
+    let origins = Arc::new(origin::Allowed::new(port, &settings.allowed_origins));
+    let app = origin::guard(security_headers(app), origins);
+    limits::serve(listener, app, settings.max_connections, shutdown).await;
+    Ok(())
+}
 
 async fn ctrl_c() {
     // If the signal handler cannot be installed there is nothing to wait for: serve until killed.

@@ -22,7 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Sleep;
 use tower::ServiceExt;
 
@@ -67,7 +67,9 @@ pub async fn serve(listener: TcpListener, app: Router, max_connections: usize, s
             TowerToHyperService::new(service.map_request(|request: Request<Incoming>| request.map(Body::new)));
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL_LIMIT));
+            // The slot goes with the connection itself, not with this task: a WebSocket outlives the HTTP
+            // exchange that upgraded it, and holds its file descriptor until it closes.
+            let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL_LIMIT).holding(slot));
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEAD_BYTES);
             let connection = http.serve_connection(io, service).with_upgrades();
@@ -79,7 +81,6 @@ pub async fn serve(listener: TcpListener, app: Router, max_connections: usize, s
                     let _ = connection.await;
                 }
             }
-            drop(slot);
         });
     }
     drop(stop);
@@ -99,11 +100,19 @@ pub struct StallGuard<T> {
     inner: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    /// The connection's place under the cap, given back when the connection is dropped.
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl<T> StallGuard<T> {
     pub fn new(inner: T, limit: Duration) -> StallGuard<T> {
-        StallGuard { inner, limit, stalled: None }
+        StallGuard { inner, limit, stalled: None, slot: None }
+    }
+
+    /// Holds `slot` for as long as the connection lives.
+    pub fn holding(mut self, slot: OwnedSemaphorePermit) -> StallGuard<T> {
+        self.slot = Some(slot);
+        self
     }
 
     /// Passes on a write's result; while it is pending, counts down to the limit.

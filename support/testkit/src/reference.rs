@@ -69,9 +69,9 @@ pub async fn chat_server() -> ReferenceServer {
         let shutdown = async {
             let _ = stopped.await;
         };
-        // An error here would be an accept error on a healthy loopback listener; the test notices it as a
-        // failed connection, with a better message than we could give from here.
-        let _ = axum::serve(listener, app()).with_graceful_shutdown(shutdown).await;
+        // The kit's runner, with its limits, as for every chapter's server. An error here would be an accept
+        // error on a healthy loopback listener; the test notices it as a failed connection.
+        let _ = runner::serve_on(listener, app(), &runner::Settings::default(), shutdown).await;
     });
     ReferenceServer { address, _stop: stop }
 }

@@ -34,6 +34,7 @@ pub struct Server {
     section: Section,
     running: Option<Running>,
     stderr: Arc<Mutex<Tail>>,
+    pid: Option<u32>,
 }
 
 /// What a test holds of a running process: a way to stop it, and word of its end.
@@ -60,6 +61,7 @@ impl Server {
             section,
             running: None,
             stderr: Arc::new(Mutex::new(Tail::default())),
+            pid: None,
         };
         server.launch(0).await;
         server
@@ -99,6 +101,11 @@ impl Server {
         self.launch(port).await;
     }
 
+    /// The process id of the program (or, in the grader's sandbox, of the sandbox around it).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// The last lines the program wrote on its standard error.
     pub fn stderr_tail(&self) -> String {
         self.stderr.lock().map(|tail| tail.render()).unwrap_or_default()
@@ -121,6 +128,7 @@ impl Server {
             )
         });
 
+        self.pid = child.id();
         let (address_tx, address_rx) = oneshot::channel();
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(read_stdout(stdout, address_tx));
