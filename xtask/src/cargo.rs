@@ -167,8 +167,9 @@ pub struct Totals {
 
 /// Runs a plain `cargo test` in `root`, showing its output as it comes, and adds up its `test result:` lines.
 pub fn test_workspace(root: &Path) -> Result<Totals> {
+    // `--no-fail-fast`: every test binary runs, so one failure does not hide the next.
     let mut child = Command::new(cargo())
-        .arg("test")
+        .args(["test", "--no-fail-fast"])
         .current_dir(root)
         .stdout(Stdio::piped())
         .spawn()

@@ -99,6 +99,8 @@ type Attack = fn(SocketAddr, Kind) -> BoxFuture<Outcome>;
 struct Case {
     name: &'static str,
     applies: fn(Kind) -> bool,
+    /// Runs with no other case beside it: it loads the machine's cores, and would slow the others' canaries.
+    alone: bool,
     /// Extra arguments for the server of this case.
     args: &'static [&'static str],
     attack: Attack,
@@ -107,46 +109,52 @@ struct Case {
 fn cases() -> Vec<Case> {
     let all = |_: Kind| true;
     vec![
-        Case { name: "slowloris", applies: all, args: &[], attack: |a, _| Box::pin(slowloris(a)) },
-        Case { name: "idle connections", applies: all, args: &[], attack: |a, _| Box::pin(idle_connections(a)) },
+        Case { name: "slowloris", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(slowloris(a)) },
+        Case { name: "idle connections", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(idle_connections(a)) },
         Case {
             name: "connection cap",
+            alone: false,
             applies: all,
             args: &["--max-connections", "40"],
             attack: |a, k| Box::pin(connection_cap(a, k)),
         },
-        Case { name: "cross-site upgrade", applies: all, args: &[], attack: |a, k| Box::pin(cross_site(a, k)) },
-        Case { name: "page headers", applies: all, args: &[], attack: |a, _| Box::pin(page_headers(a)) },
-        Case { name: "oversized message", applies: all, args: &[], attack: |a, k| Box::pin(oversized_message(a, k)) },
-        Case { name: "oversized frames", applies: all, args: &[], attack: |a, k| Box::pin(oversized_frames(a, k)) },
+        Case { name: "cross-site upgrade", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(cross_site(a, k)) },
+        Case { name: "page headers", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(page_headers(a)) },
+        Case { name: "oversized message", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(oversized_message(a, k)) },
+        Case { name: "oversized frames", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(oversized_frames(a, k)) },
         Case {
             name: "unfinished messages",
+            alone: false,
             applies: |k| !k.is_sio(),
             args: &[],
             attack: |a, k| Box::pin(unfinished_messages(a, k)),
         },
         Case {
             name: "silent client",
+            alone: false,
             applies: |k| k == Kind::RawChat,
             args: &[],
             attack: |a, k| Box::pin(silent_client(a, k)),
         },
         Case {
             name: "binary attachments",
+            alone: false,
             applies: Kind::is_sio,
             args: &[],
             attack: |a, _| Box::pin(binary_attachments(a)),
         },
-        Case { name: "malformed packets", applies: Kind::is_sio, args: &[], attack: |a, _| Box::pin(malformed(a)) },
+        Case { name: "malformed packets", alone: false, applies: Kind::is_sio, args: &[], attack: |a, _| Box::pin(malformed(a)) },
         Case {
             name: "oversized polling body",
+            alone: false,
             applies: Kind::is_sio,
             args: &[],
             attack: |a, _| Box::pin(oversized_post(a)),
         },
-        Case { name: "flood", applies: |k| k == Kind::SioChat, args: &[], attack: |a, _| Box::pin(flood(a)) },
+        Case { name: "flood", alone: true, applies: |k| k == Kind::SioChat, args: &[], attack: |a, _| Box::pin(flood(a)) },
         Case {
             name: "slow reader",
+            alone: false,
             applies: |k| k == Kind::SioChat,
             args: &[],
             attack: |a, _| Box::pin(slow_reader(a)),
@@ -173,13 +181,14 @@ fn run_all() {
     for target in TARGETS {
         let program = interop::solution_program(target.program).to_string_lossy().into_owned();
         for case in cases().into_iter().filter(|case| (case.applies)(target.kind)) {
-            // Wait for a free slot.
+            // Wait for a free slot, or for all of them for a case that runs alone.
+            let needed = if case.alone { AT_ONCE } else { 1 };
             {
                 let mut free = slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                while *free == 0 {
+                while *free < needed {
                     free = freed.wait(free).unwrap_or_else(|poisoned| poisoned.into_inner());
                 }
-                *free -= 1;
+                *free -= needed;
             }
             let (slots, freed, program) = (Arc::clone(&slots), Arc::clone(&freed), program.clone());
             let (name, label) = (case.name, target.label);
@@ -188,8 +197,8 @@ fn run_all() {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     runtime.block_on(run_case(&case, target, &program))
                 }));
-                *slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
-                freed.notify_one();
+                *slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += needed;
+                freed.notify_all();
                 // A case whose server would not start (an older build that lacks a flag, say) is a row too.
                 outcome.unwrap_or_else(|panic| Row {
                     case: name,
