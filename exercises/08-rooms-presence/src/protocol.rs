@@ -296,10 +296,13 @@ impl Typing {
 
     /// Cancels every timer; the rooms they were for.
     pub fn stop_all(&self) -> Vec<String> {
-        self.lock().drain().map(|(room, timer)| {
-            timer.abort();
-            room
-        }).collect()
+        self.lock()
+            .drain()
+            .map(|(room, timer)| {
+                timer.abort();
+                room
+            })
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AbortHandle>> {

@@ -19,7 +19,8 @@ use testkit::eio::RawClient;
 use testkit::sio::{self, Options, Received, SioClient};
 use testkit::{Chapter, Section, Server, WAIT, within};
 
-const CHAPTER: Chapter = Chapter { number: 8, title: "Rooms, names and presence", page: "book/src/08-rooms-presence.md" };
+const CHAPTER: Chapter =
+    Chapter { number: 8, title: "Rooms, names and presence", page: "book/src/08-rooms-presence.md" };
 const NAMES: Section = CHAPTER.section("Names");
 const ONLINE: Section = CHAPTER.section("Who is online");
 const ROOMS: Section = CHAPTER.section("Rooms");
@@ -181,7 +182,11 @@ async fn who_is_online_is_sent_on_connect_and_kept_current() {
     let options = |name: &str| Options { auth: Some(json!({ "name": name })), ..Options::default() };
     let mut alice = sio::connect_with(server.address(), options("alice"), ONLINE).await;
     let first = alice.expect_event("online", "the `online` list, as alice connects").await;
-    assert_eq!(first, json!({ "names": ["alice"] }), "alone, alice is told she is the only one online.\nRead: {ONLINE}");
+    assert_eq!(
+        first,
+        json!({ "names": ["alice"] }),
+        "alone, alice is told she is the only one online.\nRead: {ONLINE}"
+    );
     let mut bob = sio::connect_with(server.address(), options("Bob"), ONLINE).await;
     let first = bob.expect_event("online", "the `online` list, as Bob connects").await;
     assert_eq!(
@@ -229,7 +234,11 @@ async fn rooms_keep_their_messages_to_themselves() {
 
     say(&alice, "rust", "borrow checker", ROOMS).await;
     let heard = next_message(&mut carol, "alice's message to the rust room, at carol").await;
-    assert_eq!(pair(heard), post("rust", "alice", "borrow checker"), "carol, in the rust room, hears it.\nRead: {ROOMS}");
+    assert_eq!(
+        pair(heard),
+        post("rust", "alice", "borrow checker"),
+        "carol, in the rust room, hears it.\nRead: {ROOMS}"
+    );
     say(&alice, "lobby", "everyone", ROOMS).await;
     let heard = next_message(&mut bob, "alice's message to the lobby, at bob").await;
     assert_eq!(
@@ -239,10 +248,18 @@ async fn rooms_keep_their_messages_to_themselves() {
     );
 
     let ack = alice.emit_with_ack("chat message", json!({ "room": "music", "text": "la" })).await;
-    assert_eq!(ack, refused("you are not in the room music"), "a message to a room you are not in is refused.\nRead: {ROOMS}");
+    assert_eq!(
+        ack,
+        refused("you are not in the room music"),
+        "a message to a room you are not in is refused.\nRead: {ROOMS}"
+    );
     emit_ok(&alice, "leave", json!({ "room": "rust" }), ROOMS).await;
     let ack = alice.emit_with_ack("chat message", json!({ "room": "rust", "text": "still here?" })).await;
-    assert_eq!(ack, refused("you are not in the room rust"), "after `leave`, the room is closed to you.\nRead: {ROOMS}");
+    assert_eq!(
+        ack,
+        refused("you are not in the room rust"),
+        "after `leave`, the room is closed to you.\nRead: {ROOMS}"
+    );
     for bad in [json!({ "room": "" }), json!({ "room": "user:bob" }), json!({ "room": "x".repeat(33) })] {
         let ack = alice.emit_with_ack("join", bad.clone()).await;
         assert_eq!(
@@ -296,7 +313,11 @@ async fn typing_is_shown_to_the_room_and_stops() {
     assert_eq!(pair(heard), ("typing".to_owned(), typist.clone()), "Read: {TYPING}");
     say(&alice, "lobby", "done", TYPING).await;
     let first = next_message(&mut bob, "the end of alice's typing, as her message goes").await;
-    assert_eq!(pair(first), ("stopped typing".to_owned(), typist), "a message ends its author's typing.\nRead: {TYPING}");
+    assert_eq!(
+        pair(first),
+        ("stopped typing".to_owned(), typist),
+        "a message ends its author's typing.\nRead: {TYPING}"
+    );
     let second = next_message(&mut bob, "alice's message").await;
     assert_eq!(pair(second), post("lobby", "alice", "done"), "Read: {TYPING}");
 }

@@ -82,9 +82,12 @@ fn listen(socket: &SocketRef, name: Arc<str>) {
     });
 
     let (sender, allowance, timers) = (name.clone(), limit.clone(), typing.clone());
-    socket.on("chat message", async move |socket: SocketRef, TryData(message): TryData<RoomMessage>, ack: AckSender| {
-        chat_message(&socket, &sender, &allowance, &timers, message, ack).await;
-    });
+    socket.on(
+        "chat message",
+        async move |socket: SocketRef, TryData(message): TryData<RoomMessage>, ack: AckSender| {
+            chat_message(&socket, &sender, &allowance, &timers, message, ack).await;
+        },
+    );
 
     let (typist, allowance, timers) = (name.clone(), limit.clone(), typing.clone());
     socket.on("typing", async move |socket: SocketRef, TryData(request): TryData<RoomRequest>| {

@@ -106,6 +106,17 @@ class Client {
     return ack;
   }
 
+  // Resolves with the message of the server's connect_error (the server refused this client).
+  async refused() {
+    step = `${this.name} to be refused`;
+    const error = await new Promise((resolve) => {
+      this.socket.once("connect", () => fail(`${this.name} was admitted, and should not have been`));
+      this.socket.once("connect_error", resolve);
+    });
+    observe({ client: this.name, refused: error.message });
+    this.socket.close();
+  }
+
   close() {
     observe({ client: this.name, transport: this.transport() });
     this.socket.close();
@@ -150,6 +161,33 @@ const scenarios = {
     await bob.emitWithAck("chat message", { text: "hi from bob" });
     await alice.next("chat message");
     await bob.next("chat message");
+    alice.close();
+    await bob.next("user left");
+    bob.close();
+  },
+
+  // Chapter 8: a nameless client is refused; alice and bob are admitted, bob is told who is online and alice
+  // that bob joined; both join "rust"; alice types (bob is told), stops (bob is told), says something to the
+  // room (bob hears it, alice does not) and whispers to bob.
+  async "rooms"() {
+    await new Client("nameless", { name: "  " }).refused();
+    const alice = new Client("alice", { name: "alice" });
+    await alice.connected();
+    await alice.next("online");
+    const bob = new Client("bob", { name: "bob" });
+    await bob.connected();
+    await bob.next("online");
+    await alice.next("user joined");
+    await alice.emitWithAck("join", { room: "rust" });
+    await bob.emitWithAck("join", { room: "rust" });
+    alice.emit("typing", { room: "rust" });
+    await bob.next("typing");
+    alice.emit("stop typing", { room: "rust" });
+    await bob.next("stopped typing");
+    await alice.emitWithAck("chat message", { room: "rust", text: "hi bob" });
+    await bob.next("chat message");
+    await alice.emitWithAck("private message", { to: "bob", text: "psst" });
+    await bob.next("private message");
     alice.close();
     await bob.next("user left");
     bob.close();

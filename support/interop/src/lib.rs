@@ -30,8 +30,15 @@ pub use harness::kit_root;
 
 /// The packages whose programs the checks drive: the reference solutions, and this crate (its
 /// `reference-chat`, the tests' reference server as a program). Built once per test binary.
-const SOLUTIONS: &[&str] =
-    &["sol02-websockets", "sol03-many-sockets", "sol04-socket-io", "sol05-events", "sol06-broadcasting", "kit-interop"];
+const SOLUTIONS: &[&str] = &[
+    "sol02-websockets",
+    "sol03-many-sockets",
+    "sol04-socket-io",
+    "sol05-events",
+    "sol06-broadcasting",
+    "sol08-rooms-presence",
+    "kit-interop",
+];
 
 /// The path of a reference solution's program (`sol05-events`, say), built up to date first. With
 /// `KIT_PROGRAMS_DIR` set, the program of that name in that folder instead (to measure another build of the

@@ -47,7 +47,10 @@ const CHROMIUM_FLAGS: &[&str] = &[
 ];
 
 fn main() -> ExitCode {
-    harness::run(vec![Check::new("ch06::two_windows_chat_in_order_and_markup_stays_text", NEEDS, two_windows_chat)])
+    harness::run(vec![
+        Check::new("ch06::two_windows_chat_in_order_and_markup_stays_text", NEEDS, two_windows_chat),
+        Check::new("ch08::typing_shows_and_a_private_message_reaches_only_its_addressee", NEEDS, rooms_and_whispers),
+    ])
 }
 
 /// Chapter 6's page in two windows, alice's and bob's: what one sends appears in both, in the order sent; a
@@ -85,6 +88,50 @@ async fn conversation(chromedriver: &Chromedriver, served: &Served) {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// Chapter 8's page in three windows: alice's typing shows in bob's window and stops when she sends; her
+/// private message to bob appears in his window and hers, and not in carol's.
+fn rooms_and_whispers() {
+    let served = Served::start("sol08-rooms-presence");
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    served.runtime.block_on(async {
+        let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+        let outcome = AssertUnwindSafe(async {
+            let alice = browsers.open("alice", &served.url("/?name=alice")).await;
+            let bob = browsers.open("bob", &served.url("/?name=bob")).await;
+            alice.wait_for_line("* bob joined").await;
+            let carol = browsers.open("carol", &served.url("/?name=carol")).await;
+            alice.wait_for_line("* carol joined").await;
+            bob.wait_for_line("* carol joined").await;
+
+            // Keys pressed in alice's window, not sent: bob sees that she is typing.
+            alice.press_keys("hello, b").await;
+            bob.wait_for_typing("alice is typing…").await;
+            alice.press_keys("ob\u{E007}").await; // and Enter: the message goes, the typing stops
+            bob.wait_for_line("alice: hello, bob").await;
+            alice.wait_for_line("me: hello, bob").await;
+            bob.wait_for_typing("").await;
+
+            alice.say("/msg bob just between us").await;
+            bob.wait_for_line("(private) alice: just between us").await;
+            alice.wait_for_line("(private to bob) me: just between us").await;
+            alice.say("and to everyone").await;
+            carol.wait_for_line("alice: and to everyone").await;
+            let lines = carol.lines().await;
+            assert_eq!(
+                lines,
+                ["alice: hello, bob", "alice: and to everyone"],
+                "carol's window shows alice's messages to the lobby, and nothing of her private one"
+            );
+        })
+        .catch_unwind()
+        .await;
+        browsers.close_all().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }
 
 async fn chat(alice: &Window, bob: &Window) {
@@ -183,6 +230,22 @@ impl Window {
         input.send_keys(text).await.expect("typing into #input");
         let send = self.client.find(Locator::Css("#form button")).await.expect("the form has a Send button");
         send.click().await.expect("clicking Send");
+    }
+
+    /// Presses keys in the message field without clicking Send (`\u{E007}` is WebDriver's Enter key).
+    async fn press_keys(&self, keys: &str) {
+        let input = self.client.find(Locator::Id("input")).await.expect("the page has an #input field");
+        input.send_keys(keys).await.expect("typing into #input");
+    }
+
+    /// Waits until the page's typing line (`#typing`) reads exactly `text`.
+    async fn wait_for_typing(&self, text: &str) {
+        let xpath = format!("//p[@id='typing' and . = {}]", xpath_literal(text));
+        let found =
+            self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
+        if let Err(error) = found {
+            panic!("{}'s window never showed the typing line {text:?} ({error})", self.name);
+        }
     }
 
     /// Waits until the message list has an item reading exactly `line`.

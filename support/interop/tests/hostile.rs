@@ -110,7 +110,13 @@ fn cases() -> Vec<Case> {
     let all = |_: Kind| true;
     vec![
         Case { name: "slowloris", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(slowloris(a)) },
-        Case { name: "idle connections", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(idle_connections(a)) },
+        Case {
+            name: "idle connections",
+            alone: false,
+            applies: all,
+            args: &[],
+            attack: |a, _| Box::pin(idle_connections(a)),
+        },
         Case {
             name: "connection cap",
             alone: false,
@@ -118,10 +124,28 @@ fn cases() -> Vec<Case> {
             args: &["--max-connections", "40"],
             attack: |a, k| Box::pin(connection_cap(a, k)),
         },
-        Case { name: "cross-site upgrade", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(cross_site(a, k)) },
+        Case {
+            name: "cross-site upgrade",
+            alone: false,
+            applies: all,
+            args: &[],
+            attack: |a, k| Box::pin(cross_site(a, k)),
+        },
         Case { name: "page headers", alone: false, applies: all, args: &[], attack: |a, _| Box::pin(page_headers(a)) },
-        Case { name: "oversized message", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(oversized_message(a, k)) },
-        Case { name: "oversized frames", alone: false, applies: all, args: &[], attack: |a, k| Box::pin(oversized_frames(a, k)) },
+        Case {
+            name: "oversized message",
+            alone: false,
+            applies: all,
+            args: &[],
+            attack: |a, k| Box::pin(oversized_message(a, k)),
+        },
+        Case {
+            name: "oversized frames",
+            alone: false,
+            applies: all,
+            args: &[],
+            attack: |a, k| Box::pin(oversized_frames(a, k)),
+        },
         Case {
             name: "unfinished messages",
             alone: false,
@@ -143,7 +167,13 @@ fn cases() -> Vec<Case> {
             args: &[],
             attack: |a, _| Box::pin(binary_attachments(a)),
         },
-        Case { name: "malformed packets", alone: false, applies: Kind::is_sio, args: &[], attack: |a, _| Box::pin(malformed(a)) },
+        Case {
+            name: "malformed packets",
+            alone: false,
+            applies: Kind::is_sio,
+            args: &[],
+            attack: |a, _| Box::pin(malformed(a)),
+        },
         Case {
             name: "oversized polling body",
             alone: false,
@@ -151,7 +181,13 @@ fn cases() -> Vec<Case> {
             args: &[],
             attack: |a, _| Box::pin(oversized_post(a)),
         },
-        Case { name: "flood", alone: true, applies: |k| k == Kind::SioChat, args: &[], attack: |a, _| Box::pin(flood(a)) },
+        Case {
+            name: "flood",
+            alone: true,
+            applies: |k| k == Kind::SioChat,
+            args: &[],
+            attack: |a, _| Box::pin(flood(a)),
+        },
         Case {
             name: "slow reader",
             alone: false,

@@ -26,10 +26,11 @@ const NODE_LIMIT: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     // Each chapter's scenario, under all three choices of transports.
-    let scenarios: [(&str, Scenario); 3] = [
+    let scenarios: [(&str, Scenario); 4] = [
         ("ch04::welcome_and_echo", welcome_and_echo),
         ("ch05::acknowledgements", acknowledgements),
         ("ch06::broadcast", broadcast),
+        ("ch08::rooms", rooms),
     ];
     let mut checks = Vec::new();
     for (name, scenario) in scenarios {
@@ -224,4 +225,47 @@ fn broadcast(transports: Transports) {
     for (client, text) in [("alice", "hi from alice"), ("bob", "hi from bob")] {
         assert_eq!(seen.acks(client), [(json!({"text": text}), json!({"ok": true}))], "{client}'s acknowledgement");
     }
+}
+
+/// Chapter 8, with the official client: a nameless client's connect_error carries the reason; presence,
+/// rooms, typing and private messages, each as the chapter's protocol says, over each transport.
+fn rooms(transports: Transports) {
+    let seen = play("sol08-rooms-presence", "rooms", transports);
+    let refused = seen.of("nameless").find_map(|line| line.get("refused")?.as_str().map(str::to_owned));
+    assert_eq!(
+        refused.as_deref(),
+        Some("a name is required: connect with the auth {\"name\": \"...\"}"),
+        "chapter 8: the official client receives the connect_error's message: {:#?}",
+        seen.lines
+    );
+    seen.assert_transports("alice");
+    seen.assert_transports("bob");
+    assert_eq!(
+        seen.events("alice"),
+        [event("online", json!({"names": ["alice"]})), event("user joined", json!({"name": "bob"}))],
+        "chapter 8: alice is told who is online, then that bob joined, and hears nothing of her own"
+    );
+    let typist = json!({"room": "rust", "name": "alice"});
+    assert_eq!(
+        seen.events("bob"),
+        [
+            event("online", json!({"names": ["alice", "bob"]})),
+            event("typing", typist.clone()),
+            event("stopped typing", typist),
+            event("chat message", json!({"room": "rust", "name": "alice", "text": "hi bob"})),
+            event("private message", json!({"from": "alice", "text": "psst"})),
+            event("user left", json!({"name": "alice"})),
+        ],
+        "chapter 8: bob hears the list, alice's typing, her message to the room, her whisper, and her leaving"
+    );
+    let ok = json!({"ok": true});
+    assert_eq!(
+        seen.acks("alice"),
+        [
+            (json!({"room": "rust"}), ok.clone()),
+            (json!({"room": "rust", "text": "hi bob"}), ok.clone()),
+            (json!({"to": "bob", "text": "psst"}), ok),
+        ],
+        "chapter 8: alice's join, message and whisper are acknowledged"
+    );
 }
