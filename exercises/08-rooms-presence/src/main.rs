@@ -41,7 +41,8 @@ async fn main() -> std::process::ExitCode {
 async fn claim_name(io: &SocketIo, socket: &SocketRef, auth: Auth) -> Result<String, String> {
     // TODO: trim `auth.name`; refuse NAME_MISSING, NAME_TOO_LONG, NAME_INVALID (`is_control`,
     // `is_direction_mark`). Then, holding `NAMES.lock().await`, ask whether anyone is in the name's
-    // `user_room` (`io.within(...).fetch_sockets().await`): refuse `name_taken(&name)`, or join both rooms.
+    // `user_room` (`io.within(...).rooms().await` is empty if nobody is): refuse `name_taken(&name)`, or join
+    // both rooms.
     let _ = (io, socket, auth);
     todo!("chapter 8, section \"Names\": admit a name, or refuse it")
 }
@@ -51,7 +52,7 @@ async fn claim_name(io: &SocketIo, socket: &SocketRef, auth: Auth) -> Result<Str
 /// Registers the socket's listeners (before the client knows it is connected), and puts it in the lobby.
 fn listen(socket: &SocketRef, name: Arc<str>) {
     // TODO: `socket.join(LOBBY)`; one `RateLimit` and one `Arc<Typing>` for this socket; then `socket.on(...)`
-    // for "join", "leave", "chat message", "typing", "stop typing" and "private message", and
+    // for "join" (at most MAX_ROOMS), "leave", "chat message", "typing", "stop typing" and "private message", and
     // `socket.on_disconnect(...)`: stop its typing timers (telling each room), then `user left` to the others.
     let _ = (socket, name);
     todo!("chapter 8, section \"Rooms\": register the listeners")

@@ -103,11 +103,13 @@ impl Default for RateLimit {
 // ---- Names ---------------------------------------------------------------------------------------------------
 
 // ANCHOR: names
-/// The handshake's auth, `{"name": "alice"}`. A missing or non-string name is `None`.
+/// The handshake's auth, `{"name": "alice"}`, a JSON object. A missing or non-string name is `None`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Auth {
     #[serde(default, deserialize_with = "string_or_nothing")]
     pub name: Option<String>,
+    #[serde(flatten)]
+    pub other_fields: IgnoredAny,
 }
 
 /// The longest name, in characters.
@@ -123,8 +125,8 @@ pub fn name_taken(name: &str) -> String {
 }
 
 /// Characters that change how the text around them is shown rather than adding to it: the marks and
-/// overrides of the Unicode bidirectional algorithm. `\u{202E}` (right-to-left override) makes `alice\u{202E}
-/// nimda` show as "alice admin", for instance.
+/// overrides of the Unicode bidirectional algorithm. `\u{202E}` (right-to-left override) makes the name
+/// `"alice\u{202E}nimda"` show as "aliceadmin", for instance.
 pub fn is_direction_mark(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
@@ -143,6 +145,10 @@ pub fn name_room(name: &str) -> String {
 
 /// Turns connecting with one name into one step at a time, on this server: checking that a name is free and
 /// taking it, with nobody else taking it in between. Hold it for exactly those two steps.
+///
+/// Ask "is anyone in this room?" with `io.within(room).rooms().await`: it reads the adapter's table of rooms,
+/// which a socket joins at once, even one that is still being admitted. (`fetch_sockets` lists only the
+/// sockets that are already connected, so two clients being admitted at once would not see each other.)
 pub static NAMES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 // ANCHOR_END: names
 
@@ -165,6 +171,10 @@ pub const LOBBY: &str = "lobby";
 pub const MAX_ROOM_CHARS: usize = 32;
 pub const ROOM_INVALID: &str =
     "a room's name is 1 to 32 characters, without control characters, and does not start with user: or name:";
+
+/// The most rooms one socket may be in, the lobby included (its `user:` and `name:` rooms do not count).
+pub const MAX_ROOMS: usize = 20;
+pub const TOO_MANY_ROOMS: &str = "you are in 20 rooms already: leave one first";
 
 /// The refusal of a message to a room the socket is not in.
 pub fn not_a_member(room: &str) -> String {

@@ -26,7 +26,8 @@ const render = () => {
     li.addEventListener("click", () => { current = room; li.classList.remove("unread"); render(); });
     return li;
   }));
-  onlineList.replaceChildren(...[...online].sort().map((person) => item(person)));
+  const byName = (a, b) => a.toLowerCase().localeCompare(b.toLowerCase());
+  onlineList.replaceChildren(...[...online].sort(byName).map((person) => item(person)));
   messagesList.replaceChildren(...rooms.get(current).map(([text, className]) => item(text, className)));
   const typing = [...(typists.get(current) || [])];
   typingLine.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
@@ -36,13 +37,17 @@ const add = (room, text, className) => {
   if (!rooms.has(room)) return;
   rooms.get(room).push([text, className]);
   render();
+  if (room !== current) {
+    [...roomsList.children].find((li) => li.textContent === room)?.classList.add("unread");
+  }
 };
 
 socket.on("connect_error", (error) => { status.textContent = `not connected: ${error.message}`; });
 socket.on("connect", () => { status.textContent = ""; });
 socket.on("online", ({ names }) => { online.clear(); names.forEach((person) => online.add(person)); render(); });
-socket.on("user joined", ({ name }) => { online.add(name); add("lobby", `* ${name} joined`); });
-socket.on("user left", ({ name }) => { online.delete(name); add("lobby", `* ${name} left`); });
+// Arrivals and departures concern everyone: they are shown in whichever room is open.
+socket.on("user joined", ({ name }) => { online.add(name); add(current, `* ${name} joined`); });
+socket.on("user left", ({ name }) => { online.delete(name); add(current, `* ${name} left`); });
 socket.on("chat message", ({ room, name, text }) => add(room, `${name}: ${text}`));
 // Private messages are shown in whichever room is open, marked as private.
 socket.on("private message", ({ from, text }) => add(current, `(private) ${from}: ${text}`, "private"));
@@ -53,17 +58,21 @@ socket.on("typing", ({ room, name }) => {
 });
 socket.on("stopped typing", ({ room, name }) => { typists.get(room)?.delete(name); render(); });
 
-// Typing: say so at most once a second while keys are pressed, and say when it stopped (2 s without a key).
+// Typing: say so at most once a second while keys are pressed, and say when it stopped (2 s without a key),
+// naming the room where the typing happened even if another room is open by then.
 let typingSince = 0;
+let typingRoom = null;
 let stopTimer = null;
 const stopTyping = () => {
-  if (typingSince) socket.emit("stop typing", { room: current });
+  if (typingSince) socket.emit("stop typing", { room: typingRoom });
   typingSince = 0;
   clearTimeout(stopTimer);
 };
 input.addEventListener("input", () => {
   if (input.value.startsWith("/")) return;
+  if (typingSince && typingRoom !== current) stopTyping();
   if (Date.now() - typingSince > 1000) {
+    typingRoom = current;
     socket.emit("typing", { room: current });
     typingSince = Date.now();
   }
@@ -85,10 +94,12 @@ form.addEventListener("submit", (event) => {
       if (ack && ack.ok && !rooms.has(argument)) rooms.set(argument, []);
       if (ack && ack.ok) { current = argument; render(); }
     });
+  } else if (command === "/leave" && argument && rooms.size === 1 && rooms.has(argument)) {
+    status.textContent = "not left: this is the only room you are in";
   } else if (command === "/leave" && argument) {
     socket.emit("leave", { room: argument }, (ack) => {
       refused("not left")(ack);
-      if (ack && ack.ok) { rooms.delete(argument); if (current === argument) current = rooms.keys().next().value || "lobby"; render(); }
+      if (ack && ack.ok) { rooms.delete(argument); if (current === argument) current = rooms.keys().next().value; render(); }
     });
   } else if (command === "/msg" && argument && rest.length) {
     const text = rest.join(" ");

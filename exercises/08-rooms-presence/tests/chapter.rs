@@ -73,13 +73,19 @@ async fn next_message(client: &mut SioClient, what: &str) -> Received {
 
 /// What a raw client gets in answer to its CONNECT with `auth`: `40{...}` (admitted) or `44{...}` (refused).
 async fn connect_answer(server: &Server, auth: Option<Value>) -> String {
+    connect_and_keep(server, auth).await.0
+}
+
+/// The same, with the client still connected, for a test that needs the name to stay taken.
+async fn connect_and_keep(server: &Server, auth: Option<Value>) -> (String, RawClient) {
     let mut raw = RawClient::open(server.address(), NAMES).await;
     let connect = match auth {
         Some(auth) => format!("40{auth}"),
         None => "40".to_owned(),
     };
     raw.send_text(connect).await;
-    raw.next_text("the answer to the CONNECT packet: 40{...} or 44{...}").await
+    let answer = raw.next_text("the answer to the CONNECT packet: 40{...} or 44{...}").await;
+    (answer, raw)
 }
 
 fn connect_error(reason: &str) -> String {
@@ -148,8 +154,17 @@ async fn a_name_someone_has_is_refused() {
             "alice is online, so the name {name:?} is taken, whatever its case.\nRead: {NAMES}"
         );
     }
+    // Eight clients asking for the same new name at the same moment: exactly one gets it.
+    let connected = testkit::join_all((0..8).map(|_| connect_and_keep(&server, Some(json!({ "name": "zed" }))))).await;
+    let answers: Vec<&String> = connected.iter().map(|(answer, _)| answer).collect();
+    let admitted = answers.iter().filter(|answer| answer.starts_with("40{")).count();
+    assert_eq!(
+        admitted, 1,
+        "of eight clients connecting at once as \"zed\", exactly one is admitted, the others are told the name \
+         is taken (check and take the name in one turn: the given NAMES lock); got {answers:?}.\nRead: {NAMES}"
+    );
     alice.disconnect().await;
-    let left = next_besides(&mut bob, "the notice that alice left", &["online"]).await;
+    let left = next_besides(&mut bob, "the notice that alice left", &["online", "user joined"]).await;
     assert_eq!(pair(left), ("user left".to_owned(), json!({ "name": "alice" })), "Read: {ONLINE}");
     // Gone, so the name is free again.
     let answer = connect_answer(&server, Some(json!({ "name": "alice" }))).await;

@@ -37,9 +37,10 @@ async fn claim_name(io: &SocketIo, socket: &SocketRef, auth: Auth) -> Result<Str
     // Checking and taking in one turn: two clients asking for the same name at the same moment cannot both
     // find it free.
     let _turn = NAMES.lock().await;
-    // `fetch_sockets` asks the adapter, which knows every server's sockets (chapter 11), not only this one's.
-    let holders = io.within(user_room(&name)).fetch_sockets().await.map_err(|error| error.to_string())?;
-    if !holders.is_empty() {
+    // The rooms of whoever is in the name's room: the adapter's table, which has every server's sockets
+    // (chapter 11), and those still being admitted, as this one is.
+    let held = io.within(user_room(&name)).rooms().await.map_err(|error| error.to_string())?;
+    if !held.is_empty() {
         return Err(name_taken(&name));
     }
     socket.join([user_room(&name), name_room(&name)]);
@@ -52,8 +53,12 @@ fn listen(socket: &SocketRef, name: Arc<str>) {
     let limit = Arc::new(RateLimit::new());
     let typing = Arc::new(Typing::default());
 
-    socket.on("join", async |socket: SocketRef, TryData(request): TryData<RoomRequest>, ack: AckSender| {
+    let allowance = limit.clone();
+    socket.on("join", async move |socket: SocketRef, TryData(request): TryData<RoomRequest>, ack: AckSender| {
         let answer = match request.as_ref().map(|request| valid_room(&request.room)) {
+            _ if !allowance.allow() => Ack::error(SLOW_DOWN),
+            Ok(Some(room)) if is_member(&socket, room) => Ack::ok(),
+            Ok(Some(_)) if chat_rooms(&socket) >= MAX_ROOMS => Ack::error(TOO_MANY_ROOMS),
             Ok(Some(room)) => {
                 socket.join(room.to_owned());
                 Ack::ok()
@@ -134,6 +139,11 @@ async fn online(io: &SocketIo) -> Vec<String> {
         rooms.iter().filter_map(|room| room.strip_prefix("name:").map(str::to_owned)).collect();
     names.sort_by_key(|name| name.to_lowercase());
     names
+}
+
+/// How many chat rooms the socket is in (its own `user:` and `name:` rooms are not chat rooms).
+fn chat_rooms(socket: &SocketRef) -> usize {
+    socket.rooms().iter().filter(|room| valid_room(room).is_some()).count()
 }
 
 fn is_member(socket: &SocketRef, room: &str) -> bool {

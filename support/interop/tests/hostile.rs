@@ -9,6 +9,7 @@
 //!
 //! `KIT_PROGRAMS_DIR=/some/target/debug cargo test -p kit-interop --test hostile` runs the same attacks
 //! against another build's programs (an older kit's, to compare); the table is the point then.
+//! `HOSTILE_CASE="slow reader"` runs one case only, on every server it applies to.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,6 +53,8 @@ enum Kind {
     SioAck,
     /// Chapter 6 and the reference server: Socket.IO, `chat message` to everyone, rate-limited.
     SioChat,
+    /// Chapter 8: names checked and unique, `chat message` `{"room", "text"}` to the room's others.
+    SioRooms,
 }
 
 impl Kind {
@@ -64,6 +67,19 @@ impl Kind {
 
     fn is_sio(self) -> bool {
         !matches!(self, Kind::Echo | Kind::RawChat)
+    }
+
+    /// Chapter 6 on: a chat with names, rate limits, and join and leave notices.
+    fn is_chat(self) -> bool {
+        matches!(self, Kind::SioChat | Kind::SioRooms)
+    }
+
+    /// A `chat message` of this protocol.
+    fn chat(self, text: &str) -> String {
+        match self {
+            Kind::SioRooms => format!("42{}", json!(["chat message", { "room": "lobby", "text": text }])),
+            _ => format!("42{}", json!(["chat message", { "text": text }])),
+        }
     }
 }
 
@@ -80,6 +96,7 @@ const TARGETS: &[Target] = &[
     Target { label: "ch05", program: "sol05-events", kind: Kind::SioAck },
     Target { label: "ch06", program: "sol06-broadcasting", kind: Kind::SioChat },
     Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat },
+    Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms },
 ];
 
 /// What one attack found.
@@ -181,19 +198,20 @@ fn cases() -> Vec<Case> {
             args: &[],
             attack: |a, _| Box::pin(oversized_post(a)),
         },
+        Case { name: "flood", alone: true, applies: Kind::is_chat, args: &[], attack: |a, k| Box::pin(flood(a, k)) },
         Case {
-            name: "flood",
-            alone: true,
-            applies: |k| k == Kind::SioChat,
+            name: "names",
+            alone: false,
+            applies: |k| k == Kind::SioRooms,
             args: &[],
-            attack: |a, _| Box::pin(flood(a)),
+            attack: |a, _| Box::pin(names(a)),
         },
         Case {
             name: "slow reader",
             alone: false,
-            applies: |k| k == Kind::SioChat,
+            applies: Kind::is_chat,
             args: &[],
-            attack: |a, _| Box::pin(slow_reader(a)),
+            attack: |a, k| Box::pin(slow_reader(a, k)),
         },
     ]
 }
@@ -216,7 +234,9 @@ fn run_all() {
     let mut threads = Vec::new();
     for target in TARGETS {
         let program = interop::solution_program(target.program).to_string_lossy().into_owned();
-        for case in cases().into_iter().filter(|case| (case.applies)(target.kind)) {
+        let only = std::env::var("HOSTILE_CASE").ok();
+        let chosen = |case: &Case| only.as_deref().is_none_or(|only| only == case.name);
+        for case in cases().into_iter().filter(|case| (case.applies)(target.kind) && chosen(case)) {
             // Wait for a free slot, or for all of them for a case that runs alone.
             let needed = if case.alone { AT_ONCE } else { 1 };
             {
@@ -342,7 +362,16 @@ impl Canary {
             let mut number = 0u64;
             loop {
                 number += 1;
-                match tokio::time::timeout(Duration::from_secs(5), pair.exchange(number)).await {
+                let began = Instant::now();
+                let result = tokio::time::timeout(Duration::from_secs(5), pair.exchange(number)).await;
+                if std::env::var_os("HOSTILE_DEBUG").is_some() {
+                    eprintln!(
+                        "canary exchange {number}: {:?} {:?}",
+                        began.elapsed(),
+                        result.as_ref().map(|r| r.is_ok())
+                    );
+                }
+                match result {
                     Ok(Ok(())) => report.exchanges += 1,
                     Ok(Err(error)) => {
                         report.failures += 1;
@@ -398,7 +427,7 @@ impl CanaryPair {
     async fn try_connect(server: SocketAddr, kind: Kind) -> Result<CanaryPair, String> {
         let speaker = connect_client(server, kind, "canary-a").await?;
         let listener = match kind {
-            Kind::RawChat | Kind::SioChat => Some(connect_client(server, kind, "canary-b").await?),
+            Kind::RawChat | Kind::SioChat | Kind::SioRooms => Some(connect_client(server, kind, "canary-b").await?),
             _ => None,
         };
         let mut pair = CanaryPair { kind, speaker, listener };
@@ -438,11 +467,23 @@ impl CanaryPair {
                 let expected = format!("43{id}{}", json!([{ "ok": true }]));
                 wait_for(&mut self.speaker, |got| got == expected).await
             }
-            Kind::SioChat => {
-                send(&mut self.speaker, &format!("42{}", json!(["chat message", { "text": text }]))).await?;
-                let expected = format!("42{}", json!(["chat message", { "name": "canary-a", "text": text }]));
+            Kind::SioChat | Kind::SioRooms => {
+                send(&mut self.speaker, &self.kind.chat(&text)).await?;
+                let expected = if self.kind == Kind::SioRooms {
+                    json!(["chat message", { "room": "lobby", "name": "canary-a", "text": text }])
+                } else {
+                    json!(["chat message", { "name": "canary-a", "text": text }])
+                };
                 let listener = self.listener.as_mut().ok_or("no listener")?;
-                wait_for(listener, |got| got == expected).await
+                // Compared as JSON: the server writes the fields in its own order.
+                wait_for(listener, |got| {
+                    got.strip_prefix("42").and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                        == Some(expected.clone())
+                })
+                .await?;
+                // The speaker hears the others too: a well-behaved client reads what it is sent (and answers
+                // the server's pings), or it becomes a slow reader itself.
+                drain(&mut self.speaker).await
             }
         }
     }
@@ -492,6 +533,17 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
             Some(Ok(_)) => continue,
             Some(Err(error)) => return Err(format!("connection broken: {error}")),
             None => return Err("connection ended".into()),
+        }
+    }
+}
+
+/// Reads whatever has arrived already, answering pings, and returns once nothing more is waiting.
+async fn drain(ws: &mut Ws) -> Result<(), String> {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(2), next_text(ws)).await {
+            Ok(Ok(_)) => continue,
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Ok(()),
         }
     }
 }
@@ -640,7 +692,7 @@ async fn idle_connections(server: SocketAddr) -> Outcome {
 /// 50 connections to a server allowed 40 (the canary holds one or two of them).
 async fn connection_cap(server: SocketAddr, kind: Kind) -> Outcome {
     const CONNECTIONS: usize = 50;
-    let canaries = if matches!(kind, Kind::RawChat | Kind::SioChat) { 2 } else { 1 };
+    let canaries = if matches!(kind, Kind::RawChat) || kind.is_chat() { 2 } else { 1 };
     let mut streams = Vec::new();
     for _ in 0..CONNECTIONS {
         if let Ok(stream) = TcpStream::connect(server).await {
@@ -825,14 +877,14 @@ async fn oversized_post(server: SocketAddr) -> Outcome {
 
 /// One client sending chat messages for 10 s, about 20,000 a second (as the measurement that found the
 /// problem did; more would only measure this machine's two cores).
-async fn flood(server: SocketAddr) -> Outcome {
+async fn flood(server: SocketAddr, kind: Kind) -> Outcome {
     let mut ws = match connect_client(server, Kind::SioChat, "flooder").await {
         Ok(ws) => ws,
         Err(error) => return Outcome::new(false, format!("could not connect: {error}")),
     };
     let started = Instant::now();
     let mut sent = 0u64;
-    let packet = format!("42{}", json!(["chat message", { "text": "flood" }]));
+    let packet = kind.chat("flood");
     while started.elapsed() < Duration::from_secs(10) {
         if ws.feed(Message::text(packet.clone())).await.is_err() {
             break;
@@ -853,7 +905,7 @@ async fn flood(server: SocketAddr) -> Outcome {
 }
 
 /// A client that joins and stops reading, while six others chat with long messages: its queue fills.
-async fn slow_reader(server: SocketAddr) -> Outcome {
+async fn slow_reader(server: SocketAddr, kind: Kind) -> Outcome {
     let slow = match connect_client(server, Kind::SioChat, "slow").await {
         Ok(ws) => ws,
         Err(error) => return Outcome::new(false, format!("could not connect: {error}")),
@@ -870,7 +922,7 @@ async fn slow_reader(server: SocketAddr) -> Outcome {
                 let Ok(mut ws) = connect_client(server, Kind::SioChat, &format!("talker-{index}")).await else {
                     return;
                 };
-                let packet = format!("42{}", json!(["chat message", { "text": "y".repeat(500) }]));
+                let packet = kind.chat(&"y".repeat(500));
                 loop {
                     if send(&mut ws, &packet).await.is_err() {
                         return;
@@ -898,6 +950,27 @@ async fn slow_reader(server: SocketAddr) -> Outcome {
         ),
         _ => Outcome::new(false, "kept a client that stopped reading, and its queue, for 80 s"),
     }
+}
+
+/// Names that must be refused (control characters, a text-direction override, a taken one), each with
+/// a connect_error, never admitted.
+async fn names(server: SocketAddr) -> Outcome {
+    let names = ["eve\nmallory", "nul\u{0}", "esc\u{1b}[2J", "alice\u{202E}nimda", "", "canary-a", "CANARY-A"];
+    let mut refused = 0;
+    for name in names {
+        let Ok(mut ws) = open_ws(server, Kind::SioRooms.ws_path(), None).await else { continue };
+        let _ = next_text(&mut ws).await;
+        let _ = send(&mut ws, &format!("40{}", json!({ "name": name }))).await;
+        if let Ok(answer) = next_text(&mut ws).await
+            && answer.starts_with("44")
+        {
+            refused += 1;
+        }
+    }
+    Outcome::new(
+        refused == names.len(),
+        format!("refused {refused} of {} bad or taken names with a connect_error", names.len()),
+    )
 }
 
 // ---- Small HTTP helpers --------------------------------------------------------------------------------------

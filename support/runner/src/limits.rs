@@ -100,13 +100,16 @@ pub struct StallGuard<T> {
     inner: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Set once a write has waited past the limit: from then on every write fails at once. The peer is gone
+    /// for all practical purposes, and whoever writes to it next must not wait the limit again.
+    given_up: bool,
     /// The connection's place under the cap, given back when the connection is dropped.
     slot: Option<OwnedSemaphorePermit>,
 }
 
 impl<T> StallGuard<T> {
     pub fn new(inner: T, limit: Duration) -> StallGuard<T> {
-        StallGuard { inner, limit, stalled: None, slot: None }
+        StallGuard { inner, limit, stalled: None, given_up: false, slot: None }
     }
 
     /// Holds `slot` for as long as the connection lives.
@@ -117,6 +120,9 @@ impl<T> StallGuard<T> {
 
     /// Passes on a write's result; while it is pending, counts down to the limit.
     fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        if self.given_up {
+            return Poll::Ready(Err(self.stall_error()));
+        }
         if poll.is_ready() {
             self.stalled = None;
             return poll;
@@ -124,12 +130,16 @@ impl<T> StallGuard<T> {
         let limit = self.limit;
         let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         match stalled.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("the peer has read nothing for {limit:?}"),
-            ))),
+            Poll::Ready(()) => {
+                self.given_up = true;
+                Poll::Ready(Err(self.stall_error()))
+            }
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    fn stall_error(&self) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, format!("the peer has read nothing for {:?}", self.limit))
     }
 }
 
