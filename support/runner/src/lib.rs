@@ -28,6 +28,7 @@ mod origin;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,9 @@ pub use limits::{DEFAULT_MAX_CONNECTIONS, HEADER_READ_TIMEOUT, WRITE_STALL_LIMIT
 /// The port a server listens on when `--port` is not given.
 pub const DEFAULT_PORT: u16 = 3000;
 
+/// The database file of a server that keeps its messages (chapter 9 on) when `--db` is not given.
+pub const DEFAULT_DATABASE: &str = "chat.db";
+
 /// What the command line asks of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -50,12 +54,37 @@ pub struct Settings {
     /// Origins allowed besides the server's own (`--allow-origin https://chat.example.com`).
     pub allowed_origins: Vec<String>,
     pub max_connections: usize,
+    /// Where the messages are kept (`--db chat.db`; `:memory:` keeps them in memory only).
+    pub database: PathBuf,
+    /// The Redis server that several nodes share (`--redis redis://127.0.0.1:6379`), if any.
+    pub redis: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { port: DEFAULT_PORT, allowed_origins: Vec::new(), max_connections: DEFAULT_MAX_CONNECTIONS }
+        Settings {
+            port: DEFAULT_PORT,
+            allowed_origins: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            database: PathBuf::from(DEFAULT_DATABASE),
+            redis: None,
+        }
     }
+}
+
+/// The options a server takes besides the port and the limits, which every server takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Takes {
+    /// `--db PATH`: the server keeps its messages in a database.
+    pub database: bool,
+    /// `--redis URL`: the server is one node of several.
+    pub redis: bool,
+}
+
+impl Takes {
+    pub const NOTHING_MORE: Takes = Takes { database: false, redis: false };
+    pub const DATABASE: Takes = Takes { database: true, redis: false };
+    pub const DATABASE_AND_REDIS: Takes = Takes { database: true, redis: true };
 }
 
 /// Serves `app` on 127.0.0.1 with the settings of the command line, until Ctrl-C.
@@ -63,16 +92,32 @@ impl Default for Settings {
 /// Errors (a bad argument, a port already in use) are printed as one line and turn into a failing exit code,
 /// so `cargo run` ends with a sentence rather than a panic.
 pub async fn run(app: Router) -> ExitCode {
+    run_with(Takes::NOTHING_MORE, async move |_| Ok(app)).await
+}
+
+/// Like [`run`], for a server that needs its settings to build its app: `build` opens the database of
+/// `--db`, say. An error from `build` is printed as one line, and the server does not start.
+pub async fn run_with<F>(takes: Takes, build: F) -> ExitCode
+where
+    F: AsyncFnOnce(&Settings) -> Result<Router, String>,
+{
     let program = std::env::args().next().unwrap_or_else(|| "server".into());
-    let settings = match parse(std::env::args().skip(1)) {
+    let settings = match parse(std::env::args().skip(1), takes) {
         Ok(Some(settings)) => settings,
         Ok(None) => {
-            println!("{}", usage(&program));
+            println!("{}", usage(&program, takes));
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("error: {message}\n{}", usage(&program));
+            eprintln!("error: {message}\n{}", usage(&program, takes));
             return ExitCode::from(2);
+        }
+    };
+    let app = match build(&settings).await {
+        Ok(app) => app,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
         }
     };
     match serve(app, &settings).await {
@@ -84,13 +129,25 @@ pub async fn run(app: Router) -> ExitCode {
     }
 }
 
-fn usage(program: &str) -> String {
-    format!(
-        "usage: {program} [--port PORT] [--allow-origin ORIGIN]... [--max-connections N]\n  \
+fn usage(program: &str, takes: Takes) -> String {
+    let mut usage = format!(
+        "usage: {program} [--port PORT] [--allow-origin ORIGIN]... [--max-connections N]{}{}\n  \
          --port PORT          where to listen on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)\n  \
          --allow-origin URL   let pages from this origin connect too, as in https://chat.example.com\n  \
-         --max-connections N  connections open at once (default {DEFAULT_MAX_CONNECTIONS})"
-    )
+         --max-connections N  connections open at once (default {DEFAULT_MAX_CONNECTIONS})",
+        if takes.database { " [--db PATH]" } else { "" },
+        if takes.redis { " [--redis URL]" } else { "" },
+    );
+    if takes.database {
+        usage.push_str(&format!(
+            "\n  --db PATH            the SQLite file that keeps the messages (default {DEFAULT_DATABASE}; \
+             :memory: keeps them in memory only)"
+        ));
+    }
+    if takes.redis {
+        usage.push_str("\n  --redis URL          the Redis server the nodes share, as in redis://127.0.0.1:6379");
+    }
+    usage
 }
 
 // ANCHOR: serve
@@ -180,7 +237,7 @@ pub async fn socket_io_client() -> Response {
 }
 
 /// Reads the command line. `Ok(None)` means help was asked for.
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Settings>, String> {
+fn parse(mut args: impl Iterator<Item = String>, takes: Takes) -> Result<Option<Settings>, String> {
     let mut settings = Settings::default();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -207,6 +264,22 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Settings>, Str
                     .filter(|count| *count > 0)
                     .ok_or(format!("--max-connections takes a positive number, not {count:?}"))?;
             }
+            "--db" if takes.database => {
+                let path = value("a file, as in --db chat.db")?;
+                if path.is_empty() {
+                    return Err("--db takes a file, as in --db chat.db".into());
+                }
+                settings.database = PathBuf::from(path);
+            }
+            "--redis" if takes.redis => {
+                let url = value("a URL, as in --redis redis://127.0.0.1:6379")?;
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err(format!("--redis takes a URL that starts with redis://, not {url:?}"));
+                }
+                settings.redis = Some(url);
+            }
+            "--db" => return Err("this server keeps no messages, so it takes no --db (chapter 9 adds one)".into()),
+            "--redis" => return Err("this server runs alone, so it takes no --redis (chapter 11 adds it)".into()),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -221,7 +294,11 @@ mod tests {
     use super::*;
 
     fn parse_args(args: &[&str]) -> Result<Option<Settings>, String> {
-        parse(args.iter().map(|arg| arg.to_string()))
+        parse(args.iter().map(|arg| arg.to_string()), Takes::NOTHING_MORE)
+    }
+
+    fn parse_all(args: &[&str]) -> Result<Option<Settings>, String> {
+        parse(args.iter().map(|arg| arg.to_string()), Takes::DATABASE_AND_REDIS)
     }
 
     #[test]
@@ -247,5 +324,19 @@ mod tests {
         assert!(parse_args(&["--verbose"]).unwrap_err().contains("unexpected argument"));
         assert!(parse_args(&["--max-connections", "0"]).unwrap_err().contains("positive number"));
         assert!(parse_args(&["--allow-origin", "chat.example.com"]).unwrap_err().contains("http://"));
+    }
+
+    #[test]
+    fn a_database_and_redis_only_where_the_server_takes_them() {
+        assert!(parse_args(&["--db", "chat.db"]).unwrap_err().contains("takes no --db"));
+        assert!(parse_args(&["--redis", "redis://127.0.0.1:1"]).unwrap_err().contains("takes no --redis"));
+        let settings = parse_all(&[]).unwrap().unwrap();
+        assert_eq!((settings.database, settings.redis), (PathBuf::from("chat.db"), None));
+        let settings = parse_all(&["--db=:memory:", "--redis", "redis://127.0.0.1:6379/?protocol=resp3"]).unwrap();
+        let settings = settings.unwrap();
+        assert_eq!(settings.database, PathBuf::from(":memory:"));
+        assert_eq!(settings.redis.as_deref(), Some("redis://127.0.0.1:6379/?protocol=resp3"));
+        assert!(parse_all(&["--db", ""]).unwrap_err().contains("takes a file"));
+        assert!(parse_all(&["--redis", "127.0.0.1:6379"]).unwrap_err().contains("redis://"));
     }
 }

@@ -150,6 +150,101 @@ pub async fn polling_session(server: SocketAddr, section: Section) -> String {
     }
 }
 
+/// A Socket.IO client over HTTP long-polling, written by hand, that reads only when the test says so.
+///
+/// Over polling the server can send nothing until the client asks (a GET): what it emits in between waits in
+/// the socket's buffer. A test that does not call [`PollingClient::poll`] is a client that has stopped reading,
+/// exactly, with no network buffer in between to soak up what is sent.
+pub struct PollingClient {
+    server: SocketAddr,
+    sid: String,
+    section: Section,
+    /// Packets of the last answer that the test has not taken yet.
+    unread: std::collections::VecDeque<String>,
+}
+
+impl PollingClient {
+    /// Opens a polling session, answers the server's first ping, and connects to the namespace `/` with
+    /// `auth`; waits for the server's `40{...}`.
+    ///
+    /// Why the ping first: engineioxide closes a session whose buffer is full when the time comes to send a
+    /// ping, and it sends the first one as the session opens. A client that connected before that ping was
+    /// queued, and then read nothing while the server sent it more than its buffer holds, would lose its
+    /// session to a race between two of the server's tasks. Waiting for the ping keeps a test about the
+    /// server's code, not about which task ran first.
+    pub async fn connect(server: SocketAddr, auth: Option<Value>, section: Section) -> PollingClient {
+        let sid = polling_session(server, section).await;
+        let mut client = PollingClient { server, sid, section, unread: Default::default() };
+        client.answer_first_ping().await;
+        let connect = match auth {
+            Some(auth) => format!("40{auth}"),
+            None => "40".to_owned(),
+        };
+        client.send(&connect).await;
+        let connected = client.next_text("the namespace's CONNECT answer, 40{...}").await;
+        assert!(
+            connected.starts_with("40{"),
+            "the server accepts the socket with 40{{...}}, got {connected:?}.\nRead: {section}"
+        );
+        client
+    }
+
+    async fn answer_first_ping(&mut self) {
+        let path = format!("/socket.io/?EIO=4&transport=polling&sid={}", self.sid);
+        let response = http::get(self.server, &path, self.section).await;
+        let packets: Vec<&str> = response.body.split('\u{1e}').collect();
+        assert!(
+            response.status == 200 && packets.first() == Some(&"2"),
+            "a polling session's first GET after the handshake should bring the server's first ping, 2; got {} \
+             {:?}.\nRead: {}",
+            response.status,
+            response.body,
+            self.section
+        );
+        self.send("3").await;
+        self.unread.extend(packets[1..].iter().map(|packet| (*packet).to_owned()));
+    }
+
+    /// Sends one packet (`42[...]`, say) in a POST.
+    pub async fn send(&self, packet: &str) {
+        let path = format!("/socket.io/?EIO=4&transport=polling&sid={}", self.sid);
+        let response = http::post(self.server, &path, packet, self.section).await;
+        assert_eq!(
+            response.status, 200,
+            "a POST of {packet:?} to the polling session should be answered 200 ok; got {} {:?}.\nRead: {}",
+            response.status, response.body, self.section
+        );
+    }
+
+    /// The next packet the server sends, asking for more (a GET) only when none is left over from the last
+    /// answer. The server's pings (`2`) are answered (`3`) and not returned.
+    pub async fn next_text(&mut self, what: &str) -> String {
+        loop {
+            if let Some(packet) = self.unread.pop_front() {
+                if packet == "2" {
+                    self.send("3").await;
+                    continue;
+                }
+                return packet;
+            }
+            let path = format!("/socket.io/?EIO=4&transport=polling&sid={}", self.sid);
+            let response = http::get(self.server, &path, self.section).await;
+            assert_eq!(
+                response.status, 200,
+                "waiting for {what}, a GET of the polling session should be answered 200 ok; got {} {:?}.\nRead: {}",
+                response.status, response.body, self.section
+            );
+            // One answer may carry several packets, separated by the record separator (0x1e).
+            self.unread.extend(response.body.split('\u{1e}').filter(|packet| !packet.is_empty()).map(str::to_owned));
+        }
+    }
+
+    /// The next Socket.IO packet.
+    pub async fn next_packet(&mut self, what: &str) -> Packet {
+        parse_packet(&self.next_text(what).await)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
