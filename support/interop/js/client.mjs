@@ -192,6 +192,35 @@ const scenarios = {
     await bob.next("user left");
     bob.close();
   },
+
+  // Chapter 9: the auth is a function, called at each connection, as the chapter's page does it. alice
+  // sends two messages; bob connects having seen offset 1 (he is replayed 2), alice sends a third (bob gets
+  // it live); bob leaves, alice sends a fourth, and bob comes back with the offset he has now, 3.
+  async "catching-up"() {
+    const alice = new Client("alice", { name: "alice" });
+    await alice.connected();
+    await alice.emitWithAck("chat message", { text: "one" });
+    await alice.emitWithAck("chat message", { text: "two" });
+    await alice.next("chat message");
+    await alice.next("chat message");
+    let bobOffset = 1;
+    const auth = (send) => send({ name: "bob", serverOffset: bobOffset });
+    const bob = new Client("bob", auth);
+    bob.socket.on("chat message", ({ offset }) => { bobOffset = offset; });
+    await bob.connected();
+    await bob.next("chat message");
+    await alice.emitWithAck("chat message", { text: "three" });
+    await alice.next("chat message");
+    await bob.next("chat message");
+    bob.close();
+    await alice.emitWithAck("chat message", { text: "four" });
+    await alice.next("chat message");
+    const bobAgain = new Client("bob-again", auth);
+    await bobAgain.connected();
+    await bobAgain.next("chat message");
+    alice.close();
+    bobAgain.close();
+  },
 };
 
 const scenario = scenarios[scenarioName];

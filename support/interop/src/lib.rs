@@ -37,6 +37,7 @@ const SOLUTIONS: &[&str] = &[
     "sol05-events",
     "sol06-broadcasting",
     "sol08-rooms-presence",
+    "sol09-server-delivery",
     "kit-interop",
 ];
 
@@ -97,6 +98,11 @@ pub struct Served {
 impl Served {
     /// Starts the solution program called `name` (`sol05-events`, say).
     pub fn start(name: &str) -> Served {
+        Served::start_with(name, &[], &[])
+    }
+
+    /// Starts it with more arguments (`--db PATH`, say), allowed to write in the folders `writable`.
+    pub fn start_with(name: &str, args: &[&str], writable: &[&std::path::Path]) -> Served {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -104,7 +110,8 @@ impl Served {
             .expect("could not start a tokio runtime for the server");
         let program = solution_program(name);
         let program = program.to_str().expect("a UTF-8 path").to_owned();
-        let server = runtime.block_on(Server::start(&program, INTEROP.section("starting the server")));
+        let section = INTEROP.section("starting the server");
+        let server = runtime.block_on(Server::start_with(&program, args, writable, section));
         Served { server, runtime }
     }
 

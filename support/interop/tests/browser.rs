@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     harness::run(vec![
         Check::new("ch06::two_windows_chat_in_order_and_markup_stays_text", NEEDS, two_windows_chat),
         Check::new("ch08::typing_shows_and_a_private_message_reaches_only_its_addressee", NEEDS, rooms_and_whispers),
+        Check::new("ch09::a_window_that_was_away_or_a_restarted_server_loses_nothing", NEEDS, nothing_lost),
     ])
 }
 
@@ -124,6 +125,66 @@ fn rooms_and_whispers() {
                 ["alice: hello, bob", "alice: and to everyone"],
                 "carol's window shows alice's messages to the lobby, and nothing of her private one"
             );
+        })
+        .catch_unwind()
+        .await;
+        browsers.close_all().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// Chapter 9's page in two windows: bob goes offline (the page's button) while alice sends, and comes back
+/// with everything, once; then the server is killed, alice sends while it is down (her page keeps the
+/// message until it can send it), the server starts again on the same database, and both windows end with
+/// the same history, each message once, in the order of the log.
+fn nothing_lost() {
+    let folder = tempfile::tempdir().expect("a temporary folder for the database");
+    let database = folder.path().join("chat.db");
+    let database = database.to_str().expect("a UTF-8 path").to_owned();
+    let mut served = Served::start_with("sol09-server-delivery", &["--db", &database], &[folder.path()]);
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    let url = |name: &str| served.url(&format!("/?name={name}"));
+    let (alice_url, bob_url) = (url("alice"), url("bob"));
+    let Served { server, runtime } = &mut served;
+    runtime.block_on(async {
+        let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+        let outcome = AssertUnwindSafe(async {
+            let alice = browsers.open("alice", &alice_url).await;
+            let bob = browsers.open("bob", &bob_url).await;
+            bob.wait_for_state("connected").await;
+            alice.say("one").await;
+            bob.wait_for_line("alice: one").await;
+
+            bob.toggle().await;
+            bob.wait_for_state("offline").await;
+            alice.say("two").await;
+            alice.say("three").await;
+            alice.wait_for_line("alice: three").await;
+            bob.toggle().await;
+            bob.wait_for_line("alice: three").await;
+            let so_far = ["alice: one", "alice: two", "alice: three"];
+            assert_eq!(bob.lines().await, so_far, "bob's window after he came back: what he missed, once, in order");
+
+            // SIGKILL, then a message while the server is down.
+            server.kill().await;
+            alice.wait_for_state("offline").await;
+            alice.say("four").await;
+            server.restart().await;
+            for window in [&alice, &bob] {
+                window.wait_for_line("alice: four").await;
+                let mut expected = so_far.to_vec();
+                expected.push("alice: four");
+                assert_eq!(
+                    window.lines().await,
+                    expected,
+                    "{}'s window after the server was killed and started again: the same history, each message once",
+                    window.name
+                );
+            }
+            let pending = alice.client.find_all(Locator::Css("#messages > li.pending")).await.expect("find li.pending");
+            assert!(pending.is_empty(), "alice's page still shows {} message(s) as being sent", pending.len());
         })
         .catch_unwind()
         .await;
@@ -248,9 +309,27 @@ impl Window {
         }
     }
 
-    /// Waits until the message list has an item reading exactly `line`.
+    /// Clicks the page's Go offline / Go online button (chapter 9 on).
+    async fn toggle(&self) {
+        let button = self.client.find(Locator::Id("toggle")).await.expect("the page has a #toggle button");
+        button.click().await.expect("clicking #toggle");
+    }
+
+    /// Waits until the page's connection state (`#state`, chapter 9 on) starts with `state`.
+    async fn wait_for_state(&self, state: &str) {
+        let xpath = format!("//p[@id='state' and starts-with(., {})]", xpath_literal(state));
+        let found =
+            self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
+        if let Err(error) = found {
+            panic!("{}'s window never said it was {state:?} ({error})", self.name);
+        }
+    }
+
+    /// Waits until the message list has an item reading exactly `line` (not one still being sent: chapter 9's
+    /// page shows those greyed, with the class `pending`, until the server has stored them).
     async fn wait_for_line(&self, line: &str) {
-        let xpath = format!("//ul[@id='messages']/li[. = {}]", xpath_literal(line));
+        let xpath =
+            format!("//ul[@id='messages']/li[not(contains(@class, 'pending')) and . = {}]", xpath_literal(line));
         let found =
             self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
         if let Err(error) = found {
@@ -259,9 +338,10 @@ impl Window {
         }
     }
 
-    /// The text of every item of the message list, in order.
+    /// The text of every item of the message list, in order, but those still being sent.
     async fn lines(&self) -> Vec<String> {
-        let script = "return Array.from(document.querySelectorAll('#messages > li'), (item) => item.textContent);";
+        let script =
+            "return Array.from(document.querySelectorAll('#messages > li:not(.pending)'), (item) => item.textContent);";
         let lines = self.client.execute(script, Vec::new()).await.expect("reading the message list");
         serde_json::from_value(lines).expect("a list of strings")
     }

@@ -9,7 +9,8 @@
 //!
 //! `KIT_PROGRAMS_DIR=/some/target/debug cargo test -p kit-interop --test hostile` runs the same attacks
 //! against another build's programs (an older kit's, to compare); the table is the point then.
-//! `HOSTILE_CASE="slow reader"` runs one case only, on every server it applies to.
+//! `HOSTILE_CASE="slow reader"` runs one case only, on every server it applies to; `HOSTILE_TARGET=ch09`
+//! runs the cases of one server only.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,6 +56,9 @@ enum Kind {
     SioChat,
     /// Chapter 8: names checked and unique, `chat message` `{"room", "text"}` to the room's others.
     SioRooms,
+    /// Chapter 9: `chat message` stored in a log and sent to everyone with its offset, `{"offset", "name",
+    /// "text"}`.
+    SioLog,
 }
 
 impl Kind {
@@ -71,7 +75,7 @@ impl Kind {
 
     /// Chapter 6 on: a chat with names, rate limits, and join and leave notices.
     fn is_chat(self) -> bool {
-        matches!(self, Kind::SioChat | Kind::SioRooms)
+        matches!(self, Kind::SioChat | Kind::SioRooms | Kind::SioLog)
     }
 
     /// A `chat message` of this protocol.
@@ -87,16 +91,19 @@ struct Target {
     label: &'static str,
     program: &'static str,
     kind: Kind,
+    /// Arguments its server always gets (a log in memory, for those that keep one).
+    args: &'static [&'static str],
 }
 
 const TARGETS: &[Target] = &[
-    Target { label: "ch02", program: "sol02-websockets", kind: Kind::Echo },
-    Target { label: "ch03", program: "sol03-many-sockets", kind: Kind::RawChat },
-    Target { label: "ch04", program: "sol04-socket-io", kind: Kind::SioEcho },
-    Target { label: "ch05", program: "sol05-events", kind: Kind::SioAck },
-    Target { label: "ch06", program: "sol06-broadcasting", kind: Kind::SioChat },
-    Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat },
-    Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms },
+    Target { label: "ch02", program: "sol02-websockets", kind: Kind::Echo, args: &[] },
+    Target { label: "ch03", program: "sol03-many-sockets", kind: Kind::RawChat, args: &[] },
+    Target { label: "ch04", program: "sol04-socket-io", kind: Kind::SioEcho, args: &[] },
+    Target { label: "ch05", program: "sol05-events", kind: Kind::SioAck, args: &[] },
+    Target { label: "ch06", program: "sol06-broadcasting", kind: Kind::SioChat, args: &[] },
+    Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat, args: &[] },
+    Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms, args: &[] },
+    Target { label: "ch09", program: "sol09-server-delivery", kind: Kind::SioLog, args: &["--db", ":memory:"] },
 ];
 
 /// What one attack found.
@@ -236,6 +243,9 @@ fn run_all() {
         let program = interop::solution_program(target.program).to_string_lossy().into_owned();
         let only = std::env::var("HOSTILE_CASE").ok();
         let chosen = |case: &Case| only.as_deref().is_none_or(|only| only == case.name);
+        if std::env::var("HOSTILE_TARGET").is_ok_and(|label| label != target.label) {
+            continue;
+        }
         for case in cases().into_iter().filter(|case| (case.applies)(target.kind) && chosen(case)) {
             // Wait for a free slot, or for all of them for a case that runs alone.
             let needed = if case.alone { AT_ONCE } else { 1 };
@@ -285,7 +295,8 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 async fn run_case(case: &Case, target: &'static Target, program: &str) -> Row {
-    let server = Server::start_with(program, case.args, &[], HOSTILE.section("starting the server")).await;
+    let args: Vec<&str> = target.args.iter().chain(case.args).copied().collect();
+    let server = Server::start_with(program, &args, &[], HOSTILE.section("starting the server")).await;
     let canary = Canary::start(server.address(), target.kind).await;
     let outcome = tokio::time::timeout(Duration::from_secs(90), (case.attack)(server.address(), target.kind))
         .await
@@ -427,7 +438,9 @@ impl CanaryPair {
     async fn try_connect(server: SocketAddr, kind: Kind) -> Result<CanaryPair, String> {
         let speaker = connect_client(server, kind, "canary-a").await?;
         let listener = match kind {
-            Kind::RawChat | Kind::SioChat | Kind::SioRooms => Some(connect_client(server, kind, "canary-b").await?),
+            Kind::RawChat | Kind::SioChat | Kind::SioRooms | Kind::SioLog => {
+                Some(connect_client(server, kind, "canary-b").await?)
+            }
             _ => None,
         };
         let mut pair = CanaryPair { kind, speaker, listener };
@@ -467,18 +480,28 @@ impl CanaryPair {
                 let expected = format!("43{id}{}", json!([{ "ok": true }]));
                 wait_for(&mut self.speaker, |got| got == expected).await
             }
-            Kind::SioChat | Kind::SioRooms => {
+            Kind::SioChat | Kind::SioRooms | Kind::SioLog => {
                 send(&mut self.speaker, &self.kind.chat(&text)).await?;
-                let expected = if self.kind == Kind::SioRooms {
-                    json!(["chat message", { "room": "lobby", "name": "canary-a", "text": text }])
-                } else {
-                    json!(["chat message", { "name": "canary-a", "text": text }])
+                let expected = match self.kind {
+                    Kind::SioRooms => json!(["chat message", { "room": "lobby", "name": "canary-a", "text": text }]),
+                    _ => json!(["chat message", { "name": "canary-a", "text": text }]),
                 };
                 let listener = self.listener.as_mut().ok_or("no listener")?;
-                // Compared as JSON: the server writes the fields in its own order.
+                // Compared as JSON: the server writes the fields in its own order. A log's offset is whatever
+                // the log is at, as long as it is there.
                 wait_for(listener, |got| {
-                    got.strip_prefix("42").and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-                        == Some(expected.clone())
+                    let Some(mut got) =
+                        got.strip_prefix("42").and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                    else {
+                        return false;
+                    };
+                    if let Some(fields) = got.get_mut(1).and_then(|data| data.as_object_mut()) {
+                        let offset = fields.remove("offset");
+                        if (self.kind == Kind::SioLog) != offset.is_some_and(|offset| offset.is_u64()) {
+                            return false;
+                        }
+                    }
+                    got == expected
                 })
                 .await?;
                 // The speaker hears the others too: a well-behaved client reads what it is sent (and answers
@@ -935,20 +958,42 @@ async fn slow_reader(server: SocketAddr, kind: Kind) -> Outcome {
             })
         })
         .collect();
-    let left = json!(["user left", { "name": "slow" }]).to_string();
-    let evicted =
-        tokio::time::timeout(Duration::from_secs(80), wait_for(&mut watcher, |got| got == format!("42{left}"))).await;
+    let evicted = if kind == Kind::SioLog {
+        // No departure notices in this protocol. The attack lasts a minute; then the slow client reads what it
+        // was sent: if the server let go of it, the stream ends.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let _ = stop.send(true);
+        ended_after_draining(slow).await
+    } else {
+        let left = json!(["user left", { "name": "slow" }]).to_string();
+        let left = wait_for(&mut watcher, |got| got == format!("42{left}"));
+        let evicted = tokio::time::timeout(Duration::from_secs(80), left).await;
+        drop(slow);
+        matches!(evicted, Ok(Ok(())))
+    };
     let _ = stop.send(true);
     for sender in senders {
         let _ = sender.await;
     }
-    drop(slow);
-    match evicted {
-        Ok(Ok(())) => Outcome::new(
-            true,
-            format!("disconnected a client that stopped reading, after {:.0} s", started.elapsed().as_secs_f64()),
-        ),
-        _ => Outcome::new(false, "kept a client that stopped reading, and its queue, for 80 s"),
+    let elapsed = started.elapsed().as_secs_f64();
+    match (evicted, kind) {
+        (true, Kind::SioLog) => Outcome::new(true, "had disconnected a client that stopped reading, 60 s on"),
+        (true, _) => Outcome::new(true, format!("disconnected a client that stopped reading, after {elapsed:.0} s")),
+        (false, _) => {
+            Outcome::new(false, format!("kept a client that stopped reading, and its queue, for {elapsed:.0} s"))
+        }
+    }
+}
+
+/// Reads everything `ws` has been sent: `true` if the stream then ends (the server closed it), `false` if it
+/// is still open (nothing more within 5 s).
+async fn ended_after_draining(mut ws: Ws) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => return false,
+        }
     }
 }
 

@@ -26,11 +26,12 @@ const NODE_LIMIT: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     // Each chapter's scenario, under all three choices of transports.
-    let scenarios: [(&str, Scenario); 4] = [
+    let scenarios: [(&str, Scenario); 5] = [
         ("ch04::welcome_and_echo", welcome_and_echo),
         ("ch05::acknowledgements", acknowledgements),
         ("ch06::broadcast", broadcast),
         ("ch08::rooms", rooms),
+        ("ch09::catching_up", catching_up),
     ];
     let mut checks = Vec::new();
     for (name, scenario) in scenarios {
@@ -98,9 +99,14 @@ struct Observations {
     transports: Transports,
 }
 
+/// The solutions that take `--db` (chapter 9 on).
+const KEEP_A_LOG: &[&str] = &["sol09-server-delivery"];
+
 /// Starts the solution's server, plays `scenario` with node, and returns what the script observed.
 fn play(solution: &str, scenario: &str, transports: Transports) -> Observations {
-    let served = Served::start(solution);
+    // The servers that keep a log keep it in memory here: every check starts from an empty one.
+    let args: &[&str] = if KEEP_A_LOG.contains(&solution) { &["--db", ":memory:"] } else { &[] };
+    let served = Served::start_with(solution, args, &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/client.mjs");
     let mut node = Command::new("node");
     node.arg(&script).args([&served.url("/"), transports.argument(), scenario]);
@@ -268,4 +274,34 @@ fn rooms(transports: Transports) {
         ],
         "chapter 8: alice's join, message and whisper are acknowledged"
     );
+}
+
+/// Chapter 9, with the official client and its `auth` given as a function, as the chapter's page gives it:
+/// alice's messages get offsets 1, 2, 3, 4 in their acknowledgements and come back to her with them; bob,
+/// connecting with serverOffset 1, is replayed 2 and then gets 3 live; he leaves, alice sends 4, and bob,
+/// back with the offset his function now returns, is replayed 4, and nothing twice.
+fn catching_up(transports: Transports) {
+    let seen = play("sol09-server-delivery", "catching-up", transports);
+    for client in ["alice", "bob", "bob-again"] {
+        seen.assert_transports(client);
+    }
+    let message =
+        |offset: u64, text: &str| event("chat message", json!({"offset": offset, "name": "alice", "text": text}));
+    let texts = ["one", "two", "three", "four"];
+    assert_eq!(
+        seen.acks("alice"),
+        texts
+            .iter()
+            .zip(1u64..)
+            .map(|(text, offset)| (json!({"text": text}), json!({"ok": true, "offset": offset})))
+            .collect::<Vec<_>>(),
+        "chapter 9: each message is acknowledged with its offset"
+    );
+    assert_eq!(
+        seen.events("alice"),
+        texts.iter().zip(1u64..).map(|(text, offset)| message(offset, text)).collect::<Vec<_>>(),
+        "chapter 9: alice gets every message of the log, her own included, with its offset"
+    );
+    assert_eq!(seen.events("bob"), [message(2, "two"), message(3, "three")], "chapter 9: bob, from offset 1");
+    assert_eq!(seen.events("bob-again"), [message(4, "four")], "chapter 9: bob again, from offset 3");
 }
