@@ -30,6 +30,8 @@ pub struct Settings {
     /// The grader's own target directory, `target/grader`: dependencies compile there once per machine.
     target_dir: PathBuf,
     workspace_manifest: String,
+    /// The kit's own crates the programs use (the runner, the store): the build's sandbox may read them.
+    kit_crates: Vec<PathBuf>,
     limit: Duration,
     protections: Protections,
     /// The kit's test binary of each chapter, by chapter number, copied where no sandboxed student code can
@@ -58,12 +60,14 @@ impl Settings {
         protections: &Protections,
     ) -> Result<Settings> {
         let kit_target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
+        let workspace = submission::workspace(kit, &manifest.chapters, Purpose::Programs)?;
         let settings = Settings {
             kit: kit.to_path_buf(),
             manifest: manifest.clone(),
             work: work.to_path_buf(),
             target_dir: kit_target.join("grader"),
-            workspace_manifest: submission::workspace_manifest(kit, &manifest.chapters, Purpose::Programs)?,
+            workspace_manifest: workspace.manifest,
+            kit_crates: workspace.kit_crates,
             limit,
             protections: protections.clone(),
             tests: build_kit_tests(kit, manifest, &work.join("tests"))?,
@@ -91,9 +95,9 @@ impl Settings {
         let mut command = if self.protections.sandboxed() {
             let toolchain = Toolchain::find();
             let mut readable = toolchain.folders.clone();
-            // The given runner crate, which every exercise's program uses, and the workspace manifest it inherits
-            // its settings from; nothing else of the kit.
-            readable.push(self.kit.join("support/runner"));
+            // The kit's crates the programs use (the runner, the store), and the workspace manifest they inherit
+            // their settings from; nothing else of the kit.
+            readable.extend(self.kit_crates.iter().cloned());
             readable.push(self.kit.join("Cargo.toml"));
             let mut view = View {
                 readable,

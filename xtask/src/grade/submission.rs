@@ -207,9 +207,20 @@ fn copy_tree(from: &Path, to: &Path, skipped: &mut Vec<String>) -> Result<()> {
 }
 
 /// The grading workspace's `Cargo.toml`: the kit's own, with only the exercises as members, and of the kit's
-/// own crates only those an exercise's program depends on (the runner), taken from the kit by absolute path.
-/// The test support is not among them: the programs never link it, and the build never sees it.
+/// own crates only those an exercise's program depends on (the runner, the store), taken from the kit by
+/// absolute path. The test support is not among them: the programs never link it, and the build never sees it.
 pub fn workspace_manifest(kit: &Path, chapters: &[Chapter], purpose: Purpose) -> Result<String> {
+    Ok(workspace(kit, chapters, purpose)?.manifest)
+}
+
+/// The grading workspace: its `Cargo.toml`, and the folders of the kit's own crates it uses (which the
+/// build's sandbox must let cargo read).
+pub struct Workspace {
+    pub manifest: String,
+    pub kit_crates: Vec<PathBuf>,
+}
+
+pub fn workspace(kit: &Path, chapters: &[Chapter], purpose: Purpose) -> Result<Workspace> {
     let text = fs::read_to_string(kit.join("Cargo.toml")).context("cannot read the kit's Cargo.toml")?;
     let mut table: toml::Table = toml::from_str(&text).context("the kit's Cargo.toml is not valid")?;
     let mut used = BTreeSet::new();
@@ -234,6 +245,7 @@ pub fn workspace_manifest(kit: &Path, chapters: &[Chapter], purpose: Purpose) ->
         chapters.iter().map(|chapter| toml::Value::from(chapter.exercise.to_string_lossy().into_owned())).collect();
     workspace.insert("members".into(), toml::Value::Array(members));
     workspace.remove("default-members");
+    let mut kit_crates = Vec::new();
     if let Some(dependencies) = workspace.get_mut("dependencies").and_then(|value| value.as_table_mut()) {
         dependencies.retain(|name, dependency| dependency.get("path").is_none() || used.contains(name));
         for (_, dependency) in dependencies.iter_mut() {
@@ -242,8 +254,9 @@ pub fn workspace_manifest(kit: &Path, chapters: &[Chapter], purpose: Purpose) ->
                 if let Some(dependency) = dependency.as_table_mut() {
                     dependency.insert("path".into(), toml::Value::from(absolute.to_string_lossy().into_owned()));
                 }
+                kit_crates.push(absolute);
             }
         }
     }
-    Ok(toml::to_string(&table)?)
+    Ok(Workspace { manifest: toml::to_string(&table)?, kit_crates })
 }
