@@ -252,13 +252,13 @@ pub fn deliver(chat: &Chat, io: &SocketIo, message: &Stored) {
 /// How many messages to read from the log at a time while catching up.
 pub const REPLAY_PAGE: usize = 256;
 
-/// How long a replayed message waits for room in a socket's buffer before the socket is given up on.
-pub const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
+/// How often a replayed message tries again for room in a socket's buffer.
+pub const REPLAY_RETRY: Duration = Duration::from_millis(5);
 
 /// Why catching up stopped before the socket went live.
 #[derive(Debug)]
 pub enum Stopped {
-    /// The socket is gone (its client disconnected), or read nothing for [`REPLAY_PATIENCE`].
+    /// The socket is gone: its client disconnected, or the server let go of it (see "Falling behind").
     Gone,
     /// The log could not be read.
     Store(StoreError),
@@ -270,18 +270,18 @@ impl From<StoreError> for Stopped {
     }
 }
 
-/// Sends one message of the log to one socket, waiting for room in its buffer if need be: a socket holds a
-/// few hundred packets, and a long history is more than that.
+/// Sends one message of the log to one socket, waiting for room in its buffer if need be: a socket holds
+/// 128 packets, and a long history is more than that.
 ///
 /// socketioxide's `emit` does not wait: it fails with `InternalChannelFull` when the buffer is full. So this
-/// tries again every few milliseconds, until the socket's writer has made room or the patience runs out.
+/// tries again every [`REPLAY_RETRY`], for as long as the socket is connected: its client is reading, only
+/// slowly, or it has stopped, and then the heartbeat soon closes the socket, and this gives up.
 pub async fn replay(socket: &SocketRef, message: &Stored) -> Result<(), Stopped> {
-    let deadline = Instant::now() + REPLAY_PATIENCE;
     loop {
         match socket.emit("chat message", &Post::from(message)) {
             Ok(()) => return Ok(()),
-            Err(SendError::Socket(SocketError::InternalChannelFull)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+            Err(SendError::Socket(SocketError::InternalChannelFull)) if socket.connected() => {
+                tokio::time::sleep(REPLAY_RETRY).await;
             }
             Err(_) => return Err(Stopped::Gone),
         }

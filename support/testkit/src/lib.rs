@@ -21,6 +21,7 @@ pub mod eio;
 pub mod html;
 pub mod http;
 mod lesson;
+pub mod proxy;
 #[cfg(feature = "reference-server")]
 pub mod reference;
 mod server;
