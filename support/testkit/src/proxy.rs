@@ -6,7 +6,7 @@
 //! - [`FaultProxy::cut`] ends every open connection at once, as a lost Wi-Fi does (both sides see the end);
 //! - [`FaultProxy::refuse`] turns new connections away for as long as it is on, as an outage does;
 //! - [`FaultProxy::on`] sets a [`Fault`] for the next WebSocket messages that match: swallow them (they never
-//!   arrive) or swallow them and cut the connection right there;
+//!   arrive), swallow them and cut the connection right there, or pass them on twice;
 //! - [`FaultProxy::delay`] holds every message in one direction for a while before passing it on.
 //!
 //! Over a WebSocket the proxy reads the frames (RFC 6455, section 5.2) once the upgrade is through, so a
@@ -39,6 +39,8 @@ pub enum Fault {
     Swallow,
     /// It is dropped, and the connection is cut right there, as if the network died with it on the way.
     SwallowAndCut,
+    /// It is passed on twice, as a sender that retried too eagerly would send it.
+    Repeat,
 }
 
 /// One text message that went through the proxy (or was stopped by it).
@@ -244,6 +246,12 @@ async fn pump(
                     }
                 }
                 Some(Fault::Swallow) => {}
+                Some(Fault::Repeat) => {
+                    let twice = [bytes.as_slice(), bytes.as_slice()].concat();
+                    if forward(&mut to, &twice, direction, &shared).await.is_err() {
+                        return;
+                    }
+                }
                 Some(Fault::SwallowAndCut) => {
                     let _ = cut.send(true);
                     return;
@@ -269,7 +277,8 @@ fn decide(shared: &Shared, direction: Direction, text: &Option<String>) -> Optio
             rule.remaining -= 1;
             rule.fault
         });
-    state.log.push(Passed { direction, text: text.clone(), delivered: fault.is_none() });
+    let delivered = matches!(fault, None | Some(Fault::Repeat));
+    state.log.push(Passed { direction, text: text.clone(), delivered });
     fault
 }
 
@@ -396,6 +405,11 @@ mod tests {
             proxy.messages().into_iter().map(|passed| (passed.direction, passed.text, passed.delivered)).collect();
         assert!(log.contains(&(Direction::ToClient, "two".into(), false)), "{log:?}");
         assert!(log.contains(&(Direction::ToServer, "two".into(), true)), "{log:?}");
+
+        proxy.on(Direction::ToClient, 1, Fault::Repeat, |text| text == "four");
+        ws.send(Message::text("four")).await.unwrap();
+        assert_eq!(next_text(&mut ws).await.as_deref(), Some("four"));
+        assert_eq!(next_text(&mut ws).await.as_deref(), Some("four"), "passed on twice");
 
         proxy.cut();
         assert_eq!(next_text(&mut ws).await, None, "the connection ends at the cut");

@@ -45,8 +45,8 @@ pub struct Built {
     pub overlays: Vec<Overlay>,
     /// The folder holding the submission's programs, under their cargo names (`ex05-events`).
     pub programs: PathBuf,
-    /// Each exercise's program, by the exercise's `Cargo.toml` path.
-    built: HashMap<PathBuf, PathBuf>,
+    /// Each exercise's programs (chapter 10 has two), by the exercise's `Cargo.toml` path.
+    built: HashMap<PathBuf, Vec<PathBuf>>,
     errors: HashMap<PathBuf, Vec<String>>,
     timed_out: bool,
 }
@@ -129,14 +129,16 @@ impl Settings {
         // find nothing of this one's.
         let programs = scratch.join(".grader-bin");
         std::fs::create_dir_all(&programs)?;
-        let mut moved = HashMap::new();
-        for (manifest, executable) in built {
-            let Some(name) = executable.file_name() else { continue };
-            let destination = programs.join(name);
-            if std::fs::rename(&executable, &destination).is_err() {
-                std::fs::copy(&executable, &destination)?;
+        let mut moved: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+        for (manifest, executables) in built {
+            for executable in executables {
+                let Some(name) = executable.file_name() else { continue };
+                let destination = programs.join(name);
+                if std::fs::rename(&executable, &destination).is_err() {
+                    std::fs::copy(&executable, &destination)?;
+                }
+                moved.entry(manifest.clone()).or_default().push(destination);
             }
-            moved.insert(manifest, destination);
         }
         self.scrub_exercise_artifacts();
         Ok(Built { scratch, overlays, programs, built: moved, errors, timed_out })
@@ -148,12 +150,15 @@ impl Settings {
     fn scrub_exercise_artifacts(&self) {
         let debug = self.target_dir.join("debug");
         for chapter in &self.manifest.chapters {
+            // Every program of the exercise is called after it (`ex10-client-delivery`, `ex10-client`): all
+            // that starts with `ex10-` or `ex10_`. In `debug/` the programs and their `.d`; in `deps/` the
+            // compiled crates; in `.fingerprint/` what tells cargo they are up to date.
             let package = chapter.exercise_package();
-            let krate = package.replace('-', "_");
-            // `ex05-events` and `ex05-events.d`; `deps/ex05_events-HASH` and its `.d`; `.fingerprint/ex05-events-HASH`.
-            remove_entries(&debug, |name| name == package || name.starts_with(&format!("{package}.")));
-            remove_entries(&debug.join("deps"), |name| name.starts_with(&format!("{krate}-")));
-            remove_entries(&debug.join(".fingerprint"), |name| name.starts_with(&format!("{package}-")));
+            let number = package.split('-').next().unwrap_or(&package).to_owned();
+            let ours = |name: &str| name.starts_with(&format!("{number}-")) || name.starts_with(&format!("{number}_"));
+            for folder in [debug.clone(), debug.join("deps"), debug.join(".fingerprint")] {
+                remove_entries(&folder, ours);
+            }
         }
     }
 }
@@ -169,10 +174,13 @@ fn remove_entries(folder: &Path, doomed: impl Fn(&str) -> bool) {
 }
 
 impl Built {
-    /// The chapter's program, if its exercise compiled.
-    pub fn program(&self, chapter: &Chapter) -> Option<&Path> {
+    /// The chapter's programs, if its exercise compiled: all of them, without an error.
+    pub fn programs(&self, chapter: &Chapter) -> Option<&[PathBuf]> {
         let manifest = cargo::canonical(&self.scratch.join(&chapter.exercise).join("Cargo.toml"));
-        self.built.get(&manifest).map(PathBuf::as_path)
+        if self.errors.get(&manifest).is_some_and(|errors| !errors.is_empty()) {
+            return None;
+        }
+        self.built.get(&manifest).map(Vec::as_slice)
     }
 
     /// Why the chapter's exercise did not compile, in the compiler's words, paths relative to the submission.
@@ -210,7 +218,7 @@ fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashM
 }
 
 /// The programs cargo built (by package manifest) and the compiler's errors (by package manifest).
-fn read_programs(stdout: &str) -> (HashMap<PathBuf, PathBuf>, HashMap<PathBuf, Vec<String>>) {
+fn read_programs(stdout: &str) -> (HashMap<PathBuf, Vec<PathBuf>>, HashMap<PathBuf, Vec<String>>) {
     #[derive(Deserialize)]
     struct Message {
         reason: String,
@@ -223,7 +231,7 @@ fn read_programs(stdout: &str) -> (HashMap<PathBuf, PathBuf>, HashMap<PathBuf, V
     struct Target {
         kind: Vec<String>,
     }
-    let mut programs = HashMap::new();
+    let mut programs: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<Message>(line) else { continue };
         let is_bin = message.target.as_ref().is_some_and(|target| target.kind.iter().any(|kind| kind == "bin"));
@@ -231,7 +239,7 @@ fn read_programs(stdout: &str) -> (HashMap<PathBuf, PathBuf>, HashMap<PathBuf, V
             && is_bin
             && let Some(executable) = message.executable
         {
-            programs.insert(cargo::canonical(&message.manifest_path), executable);
+            programs.entry(cargo::canonical(&message.manifest_path)).or_default().push(executable);
         }
     }
     (programs, cargo::read_build_messages(stdout).errors)

@@ -200,7 +200,7 @@ fn grade_built(
         if !overlay.present {
             report.status = ExerciseStatus::Missing;
             report.tests = unbuilt(chapter, "the exercise's folder is missing from the submission");
-        } else if let (Some(_), Some(tests)) = (built.program(chapter), settings.test_binary(chapter)) {
+        } else if let (Some(_), Some(tests)) = (built.programs(chapter), settings.test_binary(chapter)) {
             let exercise_dir = built.scratch.join(&chapter.exercise);
             report.tests = run::run_exercise(chapter, tests, &exercise_dir, &built.scratch, &student, limits)?;
         } else {
