@@ -1,4 +1,5 @@
-// Chapter 9: a chat whose page catches up after any absence. Open /?name=alice and /?name=bob.
+// Chapter 10: chapter 9's page, whose own messages are sent until the server has them, and stored once.
+// Open /?name=alice and /?name=bob.
 // Everything that comes from others is shown with textContent: text, never HTML.
 const $ = (id) => document.getElementById(id);
 const [messages, state, status, form, input, toggle] =
@@ -10,7 +11,16 @@ $("me").textContent = `You are ${name || "(no name)"}`;
 // The highest offset this page has shown. The auth is a function, so that every (re)connection sends the
 // offset as it is then, not as it was when the page loaded.
 let serverOffset = 0;
-const socket = io({ auth: (send) => send({ name, serverOffset }) });
+// The client's side of delivery, as the Socket.IO tutorial's "client delivery" step does it: every emit
+// waits at most `ackTimeout` for its acknowledgement and is then sent again, with no limit on the `retries`.
+// With `retries` set, the client sends one message at a time, in order, and sends the first one not yet
+// acknowledged again whenever it reconnects.
+const socket = io({ auth: (send) => send({ name, serverOffset }), ackTimeout: 2000, retries: Infinity });
+
+// This page's own name for each of its messages, the same in every copy of it: a random id for the page,
+// and the message's number. The server stores a message once, however many copies reach it.
+const pageId = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+let numbered = 0;
 
 const showState = () => {
   state.textContent = `${socket.connected ? "connected" : "offline"}, seen up to offset ${serverOffset}`;
@@ -65,9 +75,11 @@ form.addEventListener("submit", (event) => {
   // Shown greyed until the server has stored it; the message itself then comes back with its offset.
   const pending = item(`${name}: ${text}`, "pending");
   messages.appendChild(pending);
-  socket.emit("chat message", { text }, (ack) => {
+  numbered += 1;
+  // With `retries`, the callback's first argument is an error (only when the retries run out: never here).
+  socket.emit("chat message", { text, clientOffset: `${pageId}:${numbered}` }, (error, ack) => {
     pending.remove();
-    status.textContent = ack && ack.ok ? "" : `not sent: ${ack ? ack.error : "no answer"}`;
+    status.textContent = !error && ack && ack.ok ? "" : `not sent: ${error ? error.message : ack.error}`;
   });
 });
 showState();

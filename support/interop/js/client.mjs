@@ -32,7 +32,7 @@ setTimeout(() => fail(`no progress within ${LIMIT_MS} ms while waiting for ${ste
 
 // One Socket.IO connection, its received events kept in order so the script can wait for them.
 class Client {
-  constructor(name, auth) {
+  constructor(name, auth, options = {}) {
     this.name = name;
     this.received = []; // [{ event, data, taken }]
     this.waiting = []; // [{ event, resolve }]
@@ -41,6 +41,7 @@ class Client {
       auth,
       forceNew: true, // one Engine.IO connection per client, even in one process
       reconnection: false, // a dropped connection is an error here, not something to hide
+      ...options,
     });
     this.socket.onAny((event, ...args) => {
       const data = args.length > 0 ? args[0] : null;
@@ -220,6 +221,25 @@ const scenarios = {
     await bobAgain.next("chat message");
     alice.close();
     bobAgain.close();
+  },
+
+  // Chapter 10: alice's client has the options of the chapter's page (every emit acknowledged within
+  // ackTimeout, or sent again); she sends a message, then the same message again (as a retry after a lost
+  // acknowledgement would), then another. bob, reading, gets two messages.
+  async "client-delivery"() {
+    const bob = new Client("bob", { name: "bob" });
+    await bob.connected();
+    const alice = new Client("alice", { name: "alice" }, { ackTimeout: LIMIT_MS / 2, retries: 3 });
+    await alice.connected();
+    await alice.emitWithAck("chat message", { text: "once", clientOffset: "node:1" });
+    await alice.emitWithAck("chat message", { text: "once", clientOffset: "node:1" });
+    await alice.emitWithAck("chat message", { text: "twice?", clientOffset: "node:2" });
+    await bob.next("chat message");
+    await bob.next("chat message");
+    await alice.next("chat message");
+    await alice.next("chat message");
+    alice.close();
+    bob.close();
   },
 };
 

@@ -38,6 +38,7 @@ const SOLUTIONS: &[&str] = &[
     "sol06-broadcasting",
     "sol08-rooms-presence",
     "sol09-server-delivery",
+    "sol10-client-delivery",
     "kit-interop",
 ];
 

@@ -23,6 +23,7 @@ use harness::{Need, find_on_path};
 use interop::Served;
 use interop::chromedriver::Chromedriver;
 use serde_json::{Value, json};
+use testkit::proxy::{Direction, Fault, FaultProxy};
 
 const NEEDS: &[Need] =
     &[Need::Program("chromium"), Need::Program("chromedriver"), Need::NpmPackage("socket.io-client")];
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Check::new("ch06::two_windows_chat_in_order_and_markup_stays_text", NEEDS, two_windows_chat),
         Check::new("ch08::typing_shows_and_a_private_message_reaches_only_its_addressee", NEEDS, rooms_and_whispers),
         Check::new("ch09::a_window_that_was_away_or_a_restarted_server_loses_nothing", NEEDS, nothing_lost),
+        Check::new("ch10::a_lost_acknowledgement_or_a_broken_connection_shows_each_message_once", NEEDS, retried),
     ])
 }
 
@@ -195,6 +197,61 @@ fn nothing_lost() {
     });
 }
 
+/// Chapter 10's page, alice's window behind the fault proxy, bob's not: the acknowledgement of alice's first
+/// message is swallowed (her page sends it again after its ackTimeout), and her connection dies with her
+/// second message on its way (her page reconnects and sends it again). Each window shows each message once.
+fn retried() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    // The page in alice's window comes from the proxy, so its origin is the proxy's, which the server allows.
+    let proxy = runtime.block_on(FaultProxy::listen());
+    let origin = format!("http://{}", proxy.address());
+    let served = Served::start_with("sol10-client-delivery", &["--db", ":memory:", "--allow-origin", &origin], &[]);
+    proxy.forward_to(served.server.address());
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    runtime.block_on(async {
+        let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+        let outcome = AssertUnwindSafe(async {
+            let alice = browsers.open("alice", &format!("{origin}/?name=alice")).await;
+            let bob = browsers.open("bob", &served.url("/?name=bob")).await;
+            assert!(
+                proxy.wait_for_websockets(1, WAIT).await,
+                "alice's page should upgrade to a WebSocket through the proxy"
+            );
+            alice.wait_for_state("connected").await;
+
+            let ack_of_one = |text: &str| text.starts_with("43") && text.contains("\"offset\":1}");
+            proxy.on(Direction::ToClient, 1, Fault::Swallow, ack_of_one);
+            alice.say("one").await;
+            bob.wait_for_line("alice: one").await;
+            alice.wait_for_line("alice: one").await;
+            alice.wait_for_no_pending().await;
+
+            let two = |text: &str| text.starts_with("42") && text.contains("\"two\"");
+            proxy.on(Direction::ToServer, 1, Fault::SwallowAndCut, two);
+            alice.say("two").await;
+            bob.wait_for_line("alice: two").await;
+            alice.wait_for_line("alice: two").await;
+            alice.wait_for_no_pending().await;
+            assert_eq!(proxy.faults_to_come(), 0, "both faults happened");
+            for window in [&alice, &bob] {
+                assert_eq!(
+                    window.lines().await,
+                    ["alice: one", "alice: two"],
+                    "{}'s window: each message once, through a lost acknowledgement and a broken connection",
+                    window.name
+                );
+            }
+        })
+        .catch_unwind()
+        .await;
+        browsers.close_all().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
 async fn chat(alice: &Window, bob: &Window) {
     // Alternating senders. Each line is awaited in both windows before the next is sent: Socket.IO orders
     // the messages of one connection, not those of two people typing at once.
@@ -306,6 +363,24 @@ impl Window {
             self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
         if let Err(error) = found {
             panic!("{}'s window never showed the typing line {text:?} ({error})", self.name);
+        }
+    }
+
+    /// Waits until the page shows no message as still being sent (chapter 9 on).
+    async fn wait_for_no_pending(&self) {
+        let script = "return document.querySelectorAll('#messages > li.pending').length;";
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let pending = self.client.execute(script, Vec::new()).await.expect("counting pending messages");
+            if pending == json!(0) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}'s page still shows {pending} message(s) as being sent after {WAIT:?}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 

@@ -56,8 +56,8 @@ enum Kind {
     SioChat,
     /// Chapter 8: names checked and unique, `chat message` `{"room", "text"}` to the room's others.
     SioRooms,
-    /// Chapter 9: `chat message` stored in a log and sent to everyone with its offset, `{"offset", "name",
-    /// "text"}`.
+    /// Chapters 9 and 10: `chat message` stored in a log and sent to everyone with its offset, `{"offset",
+    /// "name", "text"}`.
     SioLog,
 }
 
@@ -78,10 +78,16 @@ impl Kind {
         matches!(self, Kind::SioChat | Kind::SioRooms | Kind::SioLog)
     }
 
-    /// A `chat message` of this protocol.
+    /// A `chat message` of this protocol. A log's messages carry a client offset (chapter 10's; chapter 9's
+    /// server ignores it), a new one each time, so that none is taken for a repeat.
     fn chat(self, text: &str) -> String {
+        static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         match self {
             Kind::SioRooms => format!("42{}", json!(["chat message", { "room": "lobby", "text": text }])),
+            Kind::SioLog => {
+                let client_offset = format!("hostile:{}", SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                format!("42{}", json!(["chat message", { "text": text, "clientOffset": client_offset }]))
+            }
             _ => format!("42{}", json!(["chat message", { "text": text }])),
         }
     }
@@ -104,6 +110,7 @@ const TARGETS: &[Target] = &[
     Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat, args: &[] },
     Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms, args: &[] },
     Target { label: "ch09", program: "sol09-server-delivery", kind: Kind::SioLog, args: &["--db", ":memory:"] },
+    Target { label: "ch10", program: "sol10-client-delivery", kind: Kind::SioLog, args: &["--db", ":memory:"] },
 ];
 
 /// What one attack found.
@@ -907,9 +914,8 @@ async fn flood(server: SocketAddr, kind: Kind) -> Outcome {
     };
     let started = Instant::now();
     let mut sent = 0u64;
-    let packet = kind.chat("flood");
     while started.elapsed() < Duration::from_secs(10) {
-        if ws.feed(Message::text(packet.clone())).await.is_err() {
+        if ws.feed(Message::text(kind.chat("flood"))).await.is_err() {
             break;
         }
         sent += 1;
@@ -945,9 +951,9 @@ async fn slow_reader(server: SocketAddr, kind: Kind) -> Outcome {
                 let Ok(mut ws) = connect_client(server, Kind::SioChat, &format!("talker-{index}")).await else {
                     return;
                 };
-                let packet = kind.chat(&"y".repeat(500));
+                let text = "y".repeat(500);
                 loop {
-                    if send(&mut ws, &packet).await.is_err() {
+                    if send(&mut ws, &kind.chat(&text)).await.is_err() {
                         return;
                     }
                     tokio::select! {

@@ -26,12 +26,13 @@ const NODE_LIMIT: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     // Each chapter's scenario, under all three choices of transports.
-    let scenarios: [(&str, Scenario); 5] = [
+    let scenarios: [(&str, Scenario); 6] = [
         ("ch04::welcome_and_echo", welcome_and_echo),
         ("ch05::acknowledgements", acknowledgements),
         ("ch06::broadcast", broadcast),
         ("ch08::rooms", rooms),
         ("ch09::catching_up", catching_up),
+        ("ch10::a_message_sent_again_is_stored_once", client_delivery),
     ];
     let mut checks = Vec::new();
     for (name, scenario) in scenarios {
@@ -100,7 +101,7 @@ struct Observations {
 }
 
 /// The solutions that take `--db` (chapter 9 on).
-const KEEP_A_LOG: &[&str] = &["sol09-server-delivery"];
+const KEEP_A_LOG: &[&str] = &["sol09-server-delivery", "sol10-client-delivery"];
 
 /// Starts the solution's server, plays `scenario` with node, and returns what the script observed.
 fn play(solution: &str, scenario: &str, transports: Transports) -> Observations {
@@ -304,4 +305,29 @@ fn catching_up(transports: Transports) {
     );
     assert_eq!(seen.events("bob"), [message(2, "two"), message(3, "three")], "chapter 9: bob, from offset 1");
     assert_eq!(seen.events("bob-again"), [message(4, "four")], "chapter 9: bob again, from offset 3");
+}
+
+/// Chapter 10, with the official client configured as the chapter's page is (`ackTimeout`, `retries`): a
+/// message sent twice with one client offset is acknowledged twice with one offset, and delivered once.
+fn client_delivery(transports: Transports) {
+    let seen = play("sol10-client-delivery", "client-delivery", transports);
+    seen.assert_transports("alice");
+    seen.assert_transports("bob");
+    let once = json!({"text": "once", "clientOffset": "node:1"});
+    let twice = json!({"text": "twice?", "clientOffset": "node:2"});
+    assert_eq!(
+        seen.acks("alice"),
+        [
+            (once.clone(), json!({"ok": true, "offset": 1})),
+            (once, json!({"ok": true, "offset": 1})),
+            (twice, json!({"ok": true, "offset": 2})),
+        ],
+        "chapter 10: the message sent again is acknowledged with the offset it got the first time"
+    );
+    let messages = [
+        event("chat message", json!({"offset": 1, "name": "alice", "text": "once"})),
+        event("chat message", json!({"offset": 2, "name": "alice", "text": "twice?"})),
+    ];
+    assert_eq!(seen.events("bob"), messages, "chapter 10: bob gets each message once");
+    assert_eq!(seen.events("alice"), messages, "chapter 10: and so does alice");
 }

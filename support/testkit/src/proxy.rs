@@ -73,10 +73,13 @@ struct State {
 }
 
 struct Shared {
-    upstream: SocketAddr,
+    /// Where connections go; `None` until [`FaultProxy::forward_to`] says.
+    upstream: Mutex<Option<SocketAddr>>,
     state: Mutex<State>,
     /// Bumped by every cut: each connection ends when it changes.
     cuts: watch::Sender<u64>,
+    /// How many WebSocket upgrades have gone through.
+    websockets: watch::Sender<usize>,
 }
 
 impl Shared {
@@ -95,12 +98,35 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy in front of the server at `upstream`.
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
+        let proxy = FaultProxy::listen().await;
+        proxy.forward_to(upstream);
+        proxy
+    }
+
+    /// Starts a proxy that does not know its server yet, for a server that must be told the proxy's address
+    /// first (a page served through the proxy has the proxy's origin, which the server must allow). Until
+    /// [`FaultProxy::forward_to`], connections are closed at once.
+    pub async fn listen() -> FaultProxy {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("the proxy can listen on 127.0.0.1");
         let address = listener.local_addr().expect("a bound listener has an address");
         let (cuts, _) = watch::channel(0);
-        let shared = Arc::new(Shared { upstream, state: Mutex::new(State::default()), cuts });
+        let (websockets, _) = watch::channel(0);
+        let shared =
+            Arc::new(Shared { upstream: Mutex::new(None), state: Mutex::new(State::default()), cuts, websockets });
         let accepting = tokio::spawn(accept(listener, Arc::clone(&shared)));
         FaultProxy { address, shared, accepting }
+    }
+
+    /// Where the proxy's connections go from now on.
+    pub fn forward_to(&self, upstream: SocketAddr) {
+        *self.shared.upstream.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(upstream);
+    }
+
+    /// Waits (at most `limit`) until `count` WebSocket upgrades have gone through the proxy: a browser's page
+    /// starts over long-polling, and a fault on WebSocket messages applies only once it has upgraded.
+    pub async fn wait_for_websockets(&self, count: usize, limit: Duration) -> bool {
+        let mut websockets = self.shared.websockets.subscribe();
+        tokio::time::timeout(limit, websockets.wait_for(|opened| *opened >= count)).await.is_ok_and(|seen| seen.is_ok())
     }
 
     /// Where clients connect: the proxy's own address.
@@ -179,7 +205,9 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 
 /// One connection: to the server, then both directions until either ends or the test cuts.
 async fn relay(client: TcpStream, shared: Arc<Shared>) {
-    let Ok(server) = TcpStream::connect(shared.upstream).await else { return };
+    let upstream = *shared.upstream.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(upstream) = upstream else { return };
+    let Ok(server) = TcpStream::connect(upstream).await else { return };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let mut cuts = shared.cuts.subscribe();
@@ -215,7 +243,12 @@ async fn pump(
                 return;
             }
             buffer.drain(..end + 4);
-            break head.contains("upgrade: websocket");
+            // The server's answer says whether the upgrade happened: 101 Switching Protocols.
+            let upgraded = head.contains("upgrade: websocket");
+            if upgraded && direction == Direction::ToClient && head.starts_with("http/1.1 101") {
+                shared.websockets.send_modify(|opened| *opened += 1);
+            }
+            break upgraded;
         }
         if !read_more(&mut from, &mut buffer).await {
             let _ = forward(&mut to, &buffer, direction, &shared).await;
@@ -423,6 +456,7 @@ mod tests {
         ws.send(Message::text("lost")).await.unwrap();
         assert_eq!(next_text(&mut ws).await, None, "the connection is cut with the message on its way");
         assert_eq!(proxy.connections(), 3);
+        assert!(proxy.wait_for_websockets(2, Duration::from_secs(1)).await, "two upgrades went through");
     }
 
     #[test]
