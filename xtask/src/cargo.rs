@@ -200,10 +200,15 @@ fn count_before(summary: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// What libtest printed for one failed test: its `---- NAME stdout ----` section, without the backtrace.
+/// What libtest printed for one failed test: its `---- NAME stdout ----` section, without the backtrace. (The
+/// kit's own harness, libtest-mimic, heads it `---- NAME ----`, and says `test panicked: ` first.)
 pub fn failure_of<'a>(output: &'a str, test: &str) -> Option<&'a str> {
-    let header = format!("---- {test} stdout ----");
-    let start = output.find(&header)? + header.len();
+    let libtest = format!("---- {test} stdout ----");
+    let mimic = format!("---- {test} ----\ntest panicked: ");
+    let start = match output.find(&libtest) {
+        Some(at) => at + libtest.len(),
+        None => output.find(&mimic)? + mimic.len(),
+    };
     let rest = &output[start..];
     let end = ["\n---- ", "\nfailures:", "\nstack backtrace:", "\nnote: run with `RUST_BACKTRACE"]
         .iter()
@@ -243,6 +248,15 @@ pub fn canonical(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_is_found_in_either_harness_s_words() {
+        let libtest = "---- a stdout ----\nthread 'a' panicked at x.rs:1:1:\nbroken\n\nfailures:\n    a\n";
+        assert_eq!(failure_of(libtest, "a"), Some("thread 'a' panicked at x.rs:1:1:\nbroken"));
+        let mimic = "failures:\n\n---- b ----\ntest panicked: broken too\nRead: here\n\n\nfailures:\n    b\n";
+        assert_eq!(failure_of(mimic, "b"), Some("broken too\nRead: here"));
+        assert_eq!(failure_of(mimic, "c"), None);
+    }
 
     #[test]
     fn reads_each_ending_and_ignores_everything_else() {

@@ -47,6 +47,9 @@ pub const DEFAULT_PORT: u16 = 3000;
 /// The database file of a server that keeps its messages (chapter 9 on) when `--db` is not given.
 pub const DEFAULT_DATABASE: &str = "chat.db";
 
+/// What the channels of the nodes on one Redis start with when `--redis-prefix` is not given.
+pub const DEFAULT_REDIS_PREFIX: &str = "chat";
+
 /// What the command line asks of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -58,6 +61,9 @@ pub struct Settings {
     pub database: PathBuf,
     /// The Redis server that several nodes share (`--redis redis://127.0.0.1:6379`), if any.
     pub redis: Option<String>,
+    /// What this chat's channels on that Redis start with (`--redis-prefix`), so that several chats can share
+    /// one Redis without hearing each other.
+    pub redis_prefix: String,
 }
 
 impl Default for Settings {
@@ -68,6 +74,7 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             database: PathBuf::from(DEFAULT_DATABASE),
             redis: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
         }
     }
 }
@@ -136,7 +143,7 @@ fn usage(program: &str, takes: Takes) -> String {
          --allow-origin URL   let pages from this origin connect too, as in https://chat.example.com\n  \
          --max-connections N  connections open at once (default {DEFAULT_MAX_CONNECTIONS})",
         if takes.database { " [--db PATH]" } else { "" },
-        if takes.redis { " [--redis URL]" } else { "" },
+        if takes.redis { " [--redis URL [--redis-prefix PREFIX]]" } else { "" },
     );
     if takes.database {
         usage.push_str(&format!(
@@ -145,7 +152,11 @@ fn usage(program: &str, takes: Takes) -> String {
         ));
     }
     if takes.redis {
-        usage.push_str("\n  --redis URL          the Redis server the nodes share, as in redis://127.0.0.1:6379");
+        usage.push_str(&format!(
+            "\n  --redis URL          the Redis server the nodes share, as in redis://127.0.0.1:6379\n  \
+             --redis-prefix NAME  what this chat's channels on that Redis start with (default \
+             {DEFAULT_REDIS_PREFIX})"
+        ));
     }
     usage
 }
@@ -278,6 +289,13 @@ fn parse(mut args: impl Iterator<Item = String>, takes: Takes) -> Result<Option<
                 }
                 settings.redis = Some(url);
             }
+            "--redis-prefix" if takes.redis => {
+                let prefix = value("a name, as in --redis-prefix chat")?;
+                if prefix.is_empty() || prefix.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    return Err(format!("--redis-prefix takes a name without spaces, not {prefix:?}"));
+                }
+                settings.redis_prefix = prefix;
+            }
             "--db" => return Err("this server keeps no messages, so it takes no --db (chapter 9 adds one)".into()),
             "--redis" => return Err("this server runs alone, so it takes no --redis (chapter 11 adds it)".into()),
             other => return Err(format!("unexpected argument {other:?}")),
@@ -338,5 +356,9 @@ mod tests {
         assert_eq!(settings.redis.as_deref(), Some("redis://127.0.0.1:6379/?protocol=resp3"));
         assert!(parse_all(&["--db", ""]).unwrap_err().contains("takes a file"));
         assert!(parse_all(&["--redis", "127.0.0.1:6379"]).unwrap_err().contains("redis://"));
+        let settings = parse_all(&["--redis-prefix", "test-7"]).unwrap().unwrap();
+        assert_eq!(settings.redis_prefix, "test-7");
+        assert_eq!(parse_all(&[]).unwrap().unwrap().redis_prefix, "chat");
+        assert!(parse_all(&["--redis-prefix", "a b"]).unwrap_err().contains("without spaces"));
     }
 }

@@ -22,6 +22,7 @@ pub mod html;
 pub mod http;
 mod lesson;
 pub mod proxy;
+pub mod redis;
 #[cfg(feature = "reference-server")]
 pub mod reference;
 mod server;

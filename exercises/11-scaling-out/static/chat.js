@@ -1,0 +1,85 @@
+// Chapter 10: chapter 9's page, whose own messages are sent until the server has them, and stored once.
+// Open /?name=alice and /?name=bob.
+// Everything that comes from others is shown with textContent: text, never HTML.
+const $ = (id) => document.getElementById(id);
+const [messages, state, status, form, input, toggle] =
+  [$("messages"), $("state"), $("status"), $("form"), $("input"), $("toggle")];
+
+const name = new URLSearchParams(window.location.search).get("name") || "";
+$("me").textContent = `You are ${name || "(no name)"}`;
+
+// The highest offset this page has shown. The auth is a function, so that every (re)connection sends the
+// offset as it is then, not as it was when the page loaded.
+let serverOffset = 0;
+// The client's side of delivery, as the Socket.IO tutorial's "client delivery" step does it: every emit
+// waits at most `ackTimeout` for its acknowledgement and is then sent again, with no limit on the `retries`.
+// With `retries` set, the client sends one message at a time, in order, and sends the first one not yet
+// acknowledged again whenever it reconnects.
+const socket = io({ auth: (send) => send({ name, serverOffset }), ackTimeout: 2000, retries: Infinity });
+
+// This page's own name for each of its messages, the same in every copy of it: a random id for the page,
+// and the message's number. The server stores a message once, however many copies reach it.
+const pageId = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+let numbered = 0;
+
+const showState = () => {
+  state.textContent = `${socket.connected ? "connected" : "offline"}, seen up to offset ${serverOffset}`;
+  toggle.textContent = socket.connected ? "Go offline" : "Go online";
+};
+const item = (text, className) => {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (className) li.className = className;
+  return li;
+};
+
+// The server sends the log in the order of its offsets, live or replayed: a message at or below the offset
+// already shown has been shown, and is not shown twice.
+socket.on("chat message", ({ offset, name, text }) => {
+  if (offset <= serverOffset) return;
+  serverOffset = offset;
+  const li = item(`${name}: ${text}`);
+  li.dataset.offset = offset;
+  // Messages of ours still on their way stay last.
+  messages.insertBefore(li, messages.querySelector("li.pending"));
+  showState();
+  window.scrollTo(0, document.body.scrollHeight);
+});
+
+socket.on("connect", () => { status.textContent = ""; showState(); });
+socket.on("disconnect", (reason) => {
+  showState();
+  // The server let go of this socket on purpose (it could not catch it up): come back, from our offset.
+  if (reason === "io server disconnect") socket.connect();
+});
+socket.on("connect_error", (error) => {
+  status.textContent = `not connected: ${error.message}`;
+  // Our offset belongs to a log this server does not have (it started afresh): forget it and start over.
+  if (error.message.includes("beyond the end of the log") && serverOffset > 0) {
+    serverOffset = 0;
+    messages.replaceChildren();
+    socket.connect();
+  }
+});
+
+toggle.addEventListener("click", () => {
+  if (socket.connected) socket.disconnect(); else socket.connect();
+  showState();
+});
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value.trim();
+  input.value = "";
+  if (!text) return;
+  // Shown greyed until the server has stored it; the message itself then comes back with its offset.
+  const pending = item(`${name}: ${text}`, "pending");
+  messages.appendChild(pending);
+  numbered += 1;
+  // With `retries`, the callback's first argument is an error (only when the retries run out: never here).
+  socket.emit("chat message", { text, clientOffset: `${pageId}:${numbered}` }, (error, ack) => {
+    pending.remove();
+    status.textContent = !error && ack && ack.ok ? "" : `not sent: ${error ? error.message : ack.error}`;
+  });
+});
+showState();
