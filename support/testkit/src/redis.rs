@@ -66,6 +66,43 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// Waits (at most `limit`) until `count` clients are subscribed to `channel`: after a restart, until the
+    /// nodes have reconnected and subscribed again. `false` if they have not by then.
+    pub async fn wait_for_subscribers(&self, channel: &str, count: u64, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if subscribers(self.address(), channel).await.is_some_and(|subscribed| subscribed >= count) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// `PUBSUB NUMSUB channel`, spoken by hand (RESP, the Redis protocol): how many clients are subscribed.
+async fn subscribers(address: SocketAddr, channel: &str) -> Option<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    let command = format!("*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n${}\r\n{channel}\r\n", channel.len());
+    stream.write_all(command.as_bytes()).await.ok()?;
+    // The answer: *2 $LEN CHANNEL :COUNT, each line ending with CRLF.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !String::from_utf8_lossy(&answer).lines().any(|line| line.starts_with(':')) {
+        let read = tokio::time::timeout(WAIT, stream.read(&mut chunk)).await.ok()?.ok()?;
+        if read == 0 {
+            return None;
+        }
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().find_map(|line| line.strip_prefix(':')?.trim().parse().ok())
+}
+
 /// A port that was free a moment ago.
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port on 127.0.0.1");
