@@ -56,11 +56,11 @@ impl Outbox {
 // ANCHOR_END: outbox
 
 // ANCHOR: send_reliably
-/// Sends `message` until the server acknowledges it (`ok` or not), trying again after a lost try; reconnects
-/// first when the connection is gone. `Err` only if the server is lost for good.
+/// Sends `message` until the server acknowledges it (`ok` or not): after a try that was lost, it reconnects
+/// and tries again. `Err` only if the server is lost for good.
 pub async fn send_reliably(link: &mut Link, message: &Outgoing) -> Result<Ack, String> {
-    // TODO: loop on `link.try_send(message)`: an acknowledgement ends it; `Lost::NoAnswer` on a connection that
-    // is still up: try again; otherwise `link.reconnect().await?` first.
+    // TODO: loop on `link.try_send(message)`: an acknowledgement ends it; `Lost::TooFast`: try again at once
+    // (the pause is taken); any other `Lost`: `link.reconnect().await?` first, then try again.
     let _ = (link, message);
     todo!("chapter 10, section \"Retrying\": send until acknowledged")
 }

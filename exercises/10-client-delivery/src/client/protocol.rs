@@ -17,7 +17,7 @@ use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, timeout};
 
 // ---- The command line ----------------------------------------------------------------------------------------
@@ -113,14 +113,23 @@ pub const ACK_TIMEOUT: Duration = Duration::from_secs(1);
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 /// The pause between two attempts to reconnect.
 pub const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+/// The pause before trying again a message the server refused as one too many (chapter 6's rate limit).
+pub const SLOW_DOWN_PAUSE: Duration = Duration::from_millis(250);
+/// The server's refusal of a message sent too fast: nothing was stored, and it may be sent again later.
+pub const SLOW_DOWN: &str = "too many messages: at most 5 a second";
+/// How long the client waits, once its input has ended, for its own last message to come back to it.
+pub const LAST_ECHO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why one try at sending went nowhere: nobody knows whether the server has the message.
+/// Why one try at sending went nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lost {
-    /// The connection is gone (or the message could not be handed to it).
+    /// The connection is gone (or the message could not be handed to it): nobody knows whether the server has
+    /// the message.
     Disconnected,
-    /// No acknowledgement came within [`ACK_TIMEOUT`].
+    /// No acknowledgement came within [`ACK_TIMEOUT`]: nobody knows either.
     NoAnswer,
+    /// The server refused it as one too many, and stored nothing; [`SLOW_DOWN_PAUSE`] has passed since.
+    TooFast,
 }
 
 /// The client's connection to the server, and what it has seen of the log.
@@ -134,14 +143,23 @@ pub struct Link {
     connected: Arc<AtomicBool>,
     /// The highest offset shown so far: what the next connection asks the server to start after.
     seen: Arc<Mutex<u64>>,
+    /// The same, for whoever waits for a message to be shown.
+    shown: Arc<watch::Sender<u64>>,
 }
 
 impl Link {
     /// Connects for the first time.
     pub async fn connect(args: &Args) -> Result<Link, String> {
-        let seen = Arc::new(Mutex::new(0));
-        let (client, connected) = open(args, &seen).await?;
-        Ok(Link { args: args.clone(), client, connected, seen })
+        let (seen, shown) = (Arc::new(Mutex::new(0)), Arc::new(watch::Sender::new(0)));
+        let (client, connected) = open(args, &seen, &shown).await?;
+        Ok(Link { args: args.clone(), client, connected, seen, shown })
+    }
+
+    /// Waits, at most `limit`, until the message at `offset` has been shown (or a later one): the client's
+    /// own message comes back to it from the server like everyone's.
+    pub async fn wait_until_shown(&self, offset: u64, limit: Duration) {
+        let mut shown = self.shown.subscribe();
+        let _ = timeout(limit, shown.wait_for(|shown| *shown >= offset)).await;
     }
 
     /// Whether the connection is still up, as far as the client knows.
@@ -169,7 +187,14 @@ impl Link {
             return Err(Lost::Disconnected);
         }
         match timeout(ACK_TIMEOUT, acknowledged).await {
-            Ok(Ok(ack)) => serde_json::from_value(ack).map_err(|_| Lost::NoAnswer),
+            Ok(Ok(ack)) => match serde_json::from_value::<Ack>(ack) {
+                Ok(ack) if ack.error.as_deref() == Some(SLOW_DOWN) => {
+                    tokio::time::sleep(SLOW_DOWN_PAUSE).await;
+                    Err(Lost::TooFast)
+                }
+                Ok(ack) => Ok(ack),
+                Err(_) => Err(Lost::NoAnswer),
+            },
             Ok(Err(_)) | Err(_) if !self.is_connected() => Err(Lost::Disconnected),
             Ok(Err(_)) | Err(_) => Err(Lost::NoAnswer),
         }
@@ -181,7 +206,7 @@ impl Link {
         let _ = self.client.disconnect().await;
         let deadline = Instant::now() + GIVE_UP_AFTER;
         loop {
-            match open(&self.args, &self.seen).await {
+            match open(&self.args, &self.seen, &self.shown).await {
                 Ok((client, connected)) => {
                     (self.client, self.connected) = (client, connected);
                     eprintln!("reconnected to {}", self.args.url);
@@ -203,13 +228,17 @@ impl Link {
 
 /// Opens one connection as `args.name`, with the offset seen so far, and returns once the server has
 /// accepted the socket (chapter 7's `connect`).
-async fn open(args: &Args, seen: &Arc<Mutex<u64>>) -> Result<(Client, Arc<AtomicBool>), String> {
+async fn open(
+    args: &Args,
+    seen: &Arc<Mutex<u64>>,
+    shown: &Arc<watch::Sender<u64>>,
+) -> Result<(Client, Arc<AtomicBool>), String> {
     let server_offset = *lock(seen);
     let connected = Arc::new(AtomicBool::new(false));
     let (status, mut answer) = mpsc::unbounded_channel::<Result<(), String>>();
     let (welcomed, on_connect, on_error, on_close) =
         (status.clone(), connected.clone(), connected.clone(), connected.clone());
-    let shown = Arc::clone(seen);
+    let (seen, shown) = (Arc::clone(seen), Arc::clone(shown));
     let builder = ClientBuilder::new(args.url.as_str())
         .transport_type(rust_socketio::TransportType::Websocket)
         .auth(json!({ "name": args.name, "serverOffset": server_offset }))
@@ -232,10 +261,14 @@ async fn open(args: &Args, seen: &Arc<Mutex<u64>>) -> Result<(Client, Arc<Atomic
             if event.as_str() == "chat message"
                 && let Ok(post) = serde_json::from_value::<Post>(first_argument(payload))
             {
-                let line = crate::show(&mut lock(&shown), &post);
+                let (line, now) = {
+                    let mut seen = lock(&seen);
+                    (crate::show(&mut seen, &post), *seen)
+                };
                 if let Some(line) = line {
                     println!("{line}");
                 }
+                shown.send_replace(now);
             }
             async {}.boxed()
         });
@@ -309,8 +342,8 @@ pub fn stdin_lines() -> mpsc::Receiver<String> {
 // ANCHOR: run
 /// The whole program: connect (or say why not, exit 1), print `connected to URL as NAME`, then put every
 /// non-blank line of the input in the outbox and send it with your `send_reliably`, one at a time, in order;
-/// a refusal is printed as `! rejected: REASON`. At the end of the input, once every line has been answered:
-/// disconnect, exit 0. If the server is lost for good: exit 1.
+/// a refusal is printed as `! rejected: REASON`. At the end of the input, once every line has been answered
+/// and the last one has come back: disconnect, exit 0. If the server is lost for good: exit 1.
 pub async fn run(args: Args, mut lines: mpsc::Receiver<String>) -> ExitCode {
     let mut link = match Link::connect(&args).await {
         Ok(link) => link,
@@ -321,13 +354,14 @@ pub async fn run(args: Args, mut lines: mpsc::Receiver<String>) -> ExitCode {
     };
     println!("connected to {} as {}", args.url, args.name);
     let mut outbox = crate::Outbox::new(client_id());
+    let mut last_stored = 0;
     while let Some(line) = lines.recv().await {
         if line.trim().is_empty() {
             continue;
         }
         let message = outbox.stamp(line);
         match crate::send_reliably(&mut link, &message).await {
-            Ok(Ack { ok: true, .. }) => {}
+            Ok(Ack { ok: true, offset, .. }) => last_stored = offset.unwrap_or(last_stored),
             Ok(Ack { error, .. }) => println!("! rejected: {}", error.unwrap_or_else(|| "no reason given".into())),
             Err(reason) => {
                 eprintln!("error: {reason}");
@@ -335,6 +369,9 @@ pub async fn run(args: Args, mut lines: mpsc::Receiver<String>) -> ExitCode {
             }
         }
     }
+    // An acknowledgement can overtake the message itself (a client that is still being caught up after a
+    // reconnection gets its own message in the replay): leave once it is shown.
+    link.wait_until_shown(last_stored, LAST_ECHO_TIMEOUT).await;
     link.close().await;
     ExitCode::SUCCESS
 }

@@ -35,10 +35,12 @@ pub async fn send_reliably(link: &mut Link, message: &Outgoing) -> Result<Ack, S
     loop {
         match link.try_send(message).await {
             Ok(ack) => return Ok(ack),
-            // The message or its acknowledgement was lost, or is late: the same message again. If the server
+            // Refused as one too many: nothing was stored, and the pause is taken. The same message again.
+            Err(Lost::TooFast) => {}
+            // The message or its acknowledgement was lost, or is late: on a new connection (whose
+            // acknowledgements cannot be mixed up with the old one's), the same message again. If the server
             // has it, it says so with the offset it gave it, and stores nothing.
-            Err(Lost::NoAnswer) if link.is_connected() => {}
-            Err(_) => link.reconnect().await?,
+            Err(Lost::NoAnswer | Lost::Disconnected) => link.reconnect().await?,
         }
     }
 }
