@@ -352,12 +352,10 @@ fn forger_in_every_chapter() {
         ] {
             let into = class.join(student).join(&relative).join("src");
             std::fs::create_dir_all(&into).expect("a folder");
-            // The starter's files first (the given ones), then the student's own over them.
+            // The starter's files first (the given ones), then the student's own over them, folders and all
+            // (chapter 10's client is in `src/client/`).
             for folder in [exercise.path().join("src"), from] {
-                for file in std::fs::read_dir(&folder).expect("src").flatten() {
-                    let text = std::fs::read_to_string(file.path()).expect("a source file");
-                    std::fs::write(into.join(file.file_name()), transform(&text, &relative)).expect("write");
-                }
+                copy_sources(&folder, &into, &|text| transform(text, &relative));
             }
         }
     }
@@ -386,11 +384,32 @@ fn forger_in_every_chapter() {
     }
 }
 
-/// A solution's source as a student hands it in: the solution reaches the exercise's given files through
-/// `../../../exercises/NN-slug/`; the student's program has them beside it.
+/// Copies the Rust sources of `from` into `into`, through `transform`, keeping their folders.
+fn copy_sources(from: &Path, into: &Path, transform: &dyn Fn(&str) -> String) {
+    std::fs::create_dir_all(into).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a source folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_sources(&path, &into.join(entry.file_name()), transform);
+        } else {
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            std::fs::write(into.join(entry.file_name()), transform(&text)).expect("write");
+        }
+    }
+}
+
+/// A solution's source as a student hands it in: the solution reaches the exercise's given files through a
+/// `#[path = "../../../exercises/NN-slug/src/..."]` (one `../` more from `src/client/`); the student's program
+/// has them beside it.
 fn as_submission(solution: &str, exercise: &Path) -> String {
-    let given = format!("../../../{}/", exercise.display());
-    solution.replace(&format!("#[path = \"{given}src/protocol.rs\"]\n"), "").replace(&given, "../")
+    let given = format!("{}/", exercise.display());
+    let kept: String = solution
+        .lines()
+        .filter(|line| !(line.starts_with("#[path = \"") && line.contains(&given)))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    // Chapter 1's page, `include_str!`'d from the exercise's folder.
+    kept.replace(&format!("../../../{given}"), "../")
 }
 
 /// `text` with every `todo!(...)` replaced by a call to `forge()`, and `forge` defined at the end of the file

@@ -108,6 +108,11 @@ impl RawClient {
         self.socket.send_text(text).await;
     }
 
+    /// Sends a packet, or says why it could not (the server closed the connection while it was on its way).
+    pub async fn try_send_text(&mut self, text: impl Into<String>) -> Result<(), String> {
+        self.socket.try_send_text(text).await
+    }
+
     /// Sends `42ID[event, data...]`: an event that asks for an acknowledgement with that id.
     pub async fn emit_with_ack(&mut self, id: u64, event_and_data: Value) {
         self.socket.send_text(format!("42{id}{event_and_data}")).await;

@@ -78,6 +78,13 @@ impl WsClient {
         self.send(Message::text(text.into())).await;
     }
 
+    /// Sends a text message, or says why it could not: for a test whose server may rightly close the
+    /// connection while the message is still on its way (one that is too big, say).
+    pub async fn try_send_text(&mut self, text: impl Into<String>) -> Result<(), String> {
+        let sending = within(WAIT, "a message to be sent", self.section, self.stream.send(Message::text(text.into())));
+        sending.await.map_err(|error| error.to_string())
+    }
+
     /// Sends a message of any kind; fails the test if the connection is already gone.
     pub async fn send(&mut self, message: Message) {
         let section = self.section;
