@@ -39,6 +39,7 @@ const SOLUTIONS: &[&str] = &[
     "sol08-rooms-presence",
     "sol09-server-delivery",
     "sol10-client-delivery",
+    "sol11-scaling-out",
     "kit-interop",
 ];
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use harness::Check;
 use serde_json::json;
+use testkit::redis::RedisServer;
 use testkit::{Chapter, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,7 +39,11 @@ const HOSTILE: Chapter = Chapter { number: 0, title: "Hostile clients", page: "s
 const AT_ONCE: usize = 4;
 
 fn main() -> ExitCode {
-    harness::run(vec![Check::new("hostile::every_server_bounds_what_a_client_can_make_it_hold", &[], run_all)])
+    harness::run(vec![
+        Check::new("hostile::every_server_bounds_what_a_client_can_make_it_hold", &[], || run_all(false)),
+        // The nodes of several (chapter 11 on) need a redis-server of their own.
+        Check::new("hostile::every_node_bounds_what_a_client_can_make_it_hold", NODES_NEED, || run_all(true)),
+    ])
 }
 
 /// What a server speaks.
@@ -99,18 +104,39 @@ struct Target {
     kind: Kind,
     /// Arguments its server always gets (a log in memory, for those that keep one).
     args: &'static [&'static str],
+    /// A node of several (chapter 11 on): its server gets a private redis-server.
+    redis: bool,
 }
 
 const TARGETS: &[Target] = &[
-    Target { label: "ch02", program: "sol02-websockets", kind: Kind::Echo, args: &[] },
-    Target { label: "ch03", program: "sol03-many-sockets", kind: Kind::RawChat, args: &[] },
-    Target { label: "ch04", program: "sol04-socket-io", kind: Kind::SioEcho, args: &[] },
-    Target { label: "ch05", program: "sol05-events", kind: Kind::SioAck, args: &[] },
-    Target { label: "ch06", program: "sol06-broadcasting", kind: Kind::SioChat, args: &[] },
-    Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat, args: &[] },
-    Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms, args: &[] },
-    Target { label: "ch09", program: "sol09-server-delivery", kind: Kind::SioLog, args: &["--db", ":memory:"] },
-    Target { label: "ch10", program: "sol10-client-delivery", kind: Kind::SioLog, args: &["--db", ":memory:"] },
+    Target { label: "ch02", program: "sol02-websockets", kind: Kind::Echo, args: &[], redis: false },
+    Target { label: "ch03", program: "sol03-many-sockets", kind: Kind::RawChat, args: &[], redis: false },
+    Target { label: "ch04", program: "sol04-socket-io", kind: Kind::SioEcho, args: &[], redis: false },
+    Target { label: "ch05", program: "sol05-events", kind: Kind::SioAck, args: &[], redis: false },
+    Target { label: "ch06", program: "sol06-broadcasting", kind: Kind::SioChat, args: &[], redis: false },
+    Target { label: "ch07 ref", program: "reference-chat", kind: Kind::SioChat, args: &[], redis: false },
+    Target { label: "ch08", program: "sol08-rooms-presence", kind: Kind::SioRooms, args: &[], redis: false },
+    Target {
+        label: "ch09",
+        program: "sol09-server-delivery",
+        kind: Kind::SioLog,
+        args: &["--db", ":memory:"],
+        redis: false,
+    },
+    Target {
+        label: "ch10",
+        program: "sol10-client-delivery",
+        kind: Kind::SioLog,
+        args: &["--db", ":memory:"],
+        redis: false,
+    },
+    Target {
+        label: "ch11",
+        program: "sol11-scaling-out",
+        kind: Kind::SioLog,
+        args: &["--db", ":memory:"],
+        redis: true,
+    },
 ];
 
 /// What one attack found.
@@ -240,13 +266,18 @@ struct Row {
     held: bool,
 }
 
-fn run_all() {
+/// What the servers that are nodes of several need besides themselves.
+const NODES_NEED: &[harness::Need] = &[harness::Need::Program("redis-server")];
+
+/// Runs every case on every server (`nodes`: on those that are nodes of several, which need Redis; or on the
+/// others).
+fn run_all(nodes: bool) {
     // Each case runs on a thread of its own with a runtime of its own, as a `#[tokio::test]` does: the test
     // support's waits notice a program's panic or exit per thread, so cases must not share threads.
     let slots = Arc::new(std::sync::Mutex::new(AT_ONCE));
     let freed = Arc::new(std::sync::Condvar::new());
     let mut threads = Vec::new();
-    for target in TARGETS {
+    for target in TARGETS.iter().filter(|target| target.redis == nodes) {
         let program = interop::solution_program(target.program).to_string_lossy().into_owned();
         let only = std::env::var("HOSTILE_CASE").ok();
         let chosen = |case: &Case| only.as_deref().is_none_or(|only| only == case.name);
@@ -302,7 +333,13 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 async fn run_case(case: &Case, target: &'static Target, program: &str) -> Row {
-    let args: Vec<&str> = target.args.iter().chain(case.args).copied().collect();
+    let redis =
+        if target.redis { Some(RedisServer::start(HOSTILE.section("starting redis-server")).await) } else { None };
+    let url = redis.as_ref().map(RedisServer::url).unwrap_or_default();
+    let mut args: Vec<&str> = target.args.iter().chain(case.args).copied().collect();
+    if redis.is_some() {
+        args.extend(["--redis", url.as_str()]);
+    }
     let server = Server::start_with(program, &args, &[], HOSTILE.section("starting the server")).await;
     let canary = Canary::start(server.address(), target.kind).await;
     let outcome = tokio::time::timeout(Duration::from_secs(90), (case.attack)(server.address(), target.kind))
