@@ -57,7 +57,8 @@ async fn catch_up(chat: &Chat, socket: &Socket, after: u64) -> Result<(), Stoppe
 /// rooms. The adapter asks every node.
 async fn online(io: &Io) -> Result<Vec<String>, String> {
     // TODO: chapter 8's `online`, with `io.rooms().await` (an error, now that the question goes through Redis,
-    // is returned as text); `dedup` the sorted names: two clients may share one.
+    // is returned as text); sort by the lower-cased name, then by the name, and `dedup`: two clients may share
+    // one.
     let _ = io;
     todo!("chapter 11, section \"Presence on every node\": list who is online")
 }

@@ -1,9 +1,9 @@
-// Chapter 10: chapter 9's page, whose own messages are sent until the server has them, and stored once.
-// Open /?name=alice and /?name=bob.
+// Chapter 11: chapter 10's page, with who is online (on every node) and private messages (/msg NAME TEXT).
+// Open /?name=alice on one node and /?name=bob on another.
 // Everything that comes from others is shown with textContent: text, never HTML.
 const $ = (id) => document.getElementById(id);
-const [messages, state, status, form, input, toggle] =
-  [$("messages"), $("state"), $("status"), $("form"), $("input"), $("toggle")];
+const [messages, state, status, form, input, toggle, onlineList] =
+  [$("messages"), $("state"), $("status"), $("form"), $("input"), $("toggle"), $("online")];
 
 const name = new URLSearchParams(window.location.search).get("name") || "";
 $("me").textContent = `You are ${name || "(no name)"}`;
@@ -46,6 +46,20 @@ socket.on("chat message", ({ offset, name, text }) => {
   window.scrollTo(0, document.body.scrollHeight);
 });
 
+// Who is online, on every node: the list a newcomer is sent, kept current by the notices.
+const online = new Set();
+const showOnline = () => {
+  const byName = (a, b) => a.toLowerCase().localeCompare(b.toLowerCase());
+  onlineList.replaceChildren(...[...online].sort(byName).map((person) => item(person)));
+};
+socket.on("online", ({ names }) => { online.clear(); names.forEach((person) => online.add(person)); showOnline(); });
+socket.on("user joined", ({ name }) => { online.add(name); showOnline(); });
+socket.on("user left", ({ name }) => { online.delete(name); showOnline(); });
+// Private messages are not in the log: shown as they come, and not again after a reconnection.
+socket.on("private message", ({ from, text }) => {
+  messages.insertBefore(item(`(private) ${from}: ${text}`, "private"), messages.querySelector("li.pending"));
+});
+
 socket.on("connect", () => { status.textContent = ""; showState(); });
 socket.on("disconnect", (reason) => {
   showState();
@@ -72,14 +86,33 @@ form.addEventListener("submit", (event) => {
   const text = input.value.trim();
   input.value = "";
   if (!text) return;
+  const [command, to, ...words] = text.split(" ");
+  if (command === "/msg" && to && words.length) {
+    socket.emit("private message", { to, text: words.join(" ") }, (error, ack) => {
+      status.textContent = !error && ack && ack.ok ? "" : `not sent: ${error ? error.message : ack.error}`;
+      if (!error && ack && ack.ok) messages.appendChild(item(`(private to ${to}) me: ${words.join(" ")}`, "private"));
+    });
+    return;
+  }
   // Shown greyed until the server has stored it; the message itself then comes back with its offset.
   const pending = item(`${name}: ${text}`, "pending");
   messages.appendChild(pending);
   numbered += 1;
+  send({ text, clientOffset: `${pageId}:${numbered}` }, pending);
+});
+
+// The server refuses a message sent too fast (chapter 6's rate limit) and stores nothing: the same message
+// again a little later. Any other answer is final.
+const SLOW_DOWN = "too many messages: at most 5 a second";
+const send = (message, pending) => {
   // With `retries`, the callback's first argument is an error (only when the retries run out: never here).
-  socket.emit("chat message", { text, clientOffset: `${pageId}:${numbered}` }, (error, ack) => {
+  socket.emit("chat message", message, (error, ack) => {
+    if (!error && ack && !ack.ok && ack.error === SLOW_DOWN) {
+      setTimeout(() => send(message, pending), 1000);
+      return;
+    }
     pending.remove();
     status.textContent = !error && ack && ack.ok ? "" : `not sent: ${error ? error.message : ack.error}`;
   });
-});
+};
 showState();

@@ -65,7 +65,8 @@ async fn online(io: &Io) -> Result<Vec<String>, String> {
     let rooms = io.rooms().await.map_err(|error| error.to_string())?;
     let mut names: Vec<String> =
         rooms.iter().filter_map(|room| room.strip_prefix("name:").map(str::to_owned)).collect();
-    names.sort_by_key(|name| name.to_lowercase());
+    // By name whatever its case, then by the name itself: repeats side by side, for `dedup`.
+    names.sort_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b)));
     names.dedup();
     Ok(names)
 }

@@ -9,6 +9,11 @@
 //!
 //! Besides the adapter's own traffic, nodes ring a *doorbell* ([`Doorbell`]) when they append to the shared
 //! log, so that the other nodes look for new messages at once instead of at their next check.
+//!
+//! A server that runs alone (chapter 12 without `--redis`) uses the same adapter on a driver with no Redis
+//! behind it ([`alone`]): it publishes nowhere and counts one node, itself, so the adapter answers every
+//! question from this node's sockets, as socketioxide's local adapter would. One type of adapter for both
+//! ways of running keeps the code free of type parameters.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -31,11 +36,13 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 
-/// socketioxide-redis's `Driver` on a connection that reconnects and resubscribes by itself.
+/// socketioxide-redis's `Driver` on a connection that reconnects and resubscribes by itself; or, for a
+/// server alone, on none.
 #[derive(Clone)]
 pub struct ManagedDriver {
     handlers: Handlers,
-    connection: ConnectionManager,
+    /// `None` for a server alone.
+    connection: Option<ConnectionManager>,
 }
 
 /// What went wrong with Redis.
@@ -76,7 +83,26 @@ impl ManagedDriver {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|error| format!("cannot reach Redis at {url}: {error}"))?;
-        Ok(ManagedDriver { handlers, connection })
+        tokio::spawn(keep_alive(connection.clone()));
+        Ok(ManagedDriver { handlers, connection: Some(connection) })
+    }
+
+    /// The driver of a server that runs alone: no Redis, and no other node.
+    pub fn alone() -> ManagedDriver {
+        ManagedDriver { handlers: Handlers::default(), connection: None }
+    }
+}
+
+/// How often an idle node asks Redis whether it is there.
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
+
+/// The connection manager reconnects when a command finds the connection broken, and gives up on that
+/// command after a few tries. A node with nothing to say would notice a Redis restart only at its next
+/// command, and until then hear nothing from the others: so it says something, a `PING`, every second.
+async fn keep_alive(connection: ConnectionManager) {
+    loop {
+        tokio::time::sleep(KEEP_ALIVE).await;
+        let _: Result<String, _> = redis::cmd("PING").query_async(&mut connection.clone()).await;
     }
 }
 
@@ -113,26 +139,33 @@ impl Driver for ManagedDriver {
     type Error = RedisError;
 
     async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), RedisError> {
-        self.connection.clone().publish::<_, _, redis::Value>(channel, payload).await?;
+        if let Some(connection) = &self.connection {
+            connection.clone().publish::<_, _, redis::Value>(channel, payload).await?;
+        }
         Ok(())
     }
 
     async fn subscribe(&self, channel: String, size: usize) -> Result<MessageStream<ChanItem>, RedisError> {
+        let Some(connection) = &self.connection else { return Ok(MessageStream::new_empty()) };
         let (sender, receiver) = mpsc::channel(size);
         self.handlers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(channel.clone(), sender);
-        self.connection.clone().subscribe(channel.as_str()).await?;
+        connection.clone().subscribe(channel.as_str()).await?;
         Ok(MessageStream::new(receiver))
     }
 
     async fn unsubscribe(&self, channel: String) -> Result<(), RedisError> {
         self.handlers.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&channel);
-        self.connection.clone().unsubscribe(channel).await?;
+        if let Some(connection) = &self.connection {
+            connection.clone().unsubscribe(channel).await?;
+        }
         Ok(())
     }
 
+    /// How many nodes listen on `channel`: asked of Redis, or one (this one) for a server alone.
     async fn num_serv(&self, channel: &str) -> Result<u16, RedisError> {
+        let Some(connection) = &self.connection else { return Ok(1) };
         let (_, count): (String, u16) =
-            redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query_async(&mut self.connection.clone()).await?;
+            redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query_async(&mut connection.clone()).await?;
         Ok(count)
     }
 }
@@ -144,6 +177,13 @@ pub async fn adapter(url: &str, prefix: &str) -> Result<(RedisAdapterCtr<Managed
     let doorbell = Doorbell::new(driver.clone(), prefix).await?;
     let config = RedisAdapterConfig::new().with_prefix(prefix.to_owned());
     Ok((RedisAdapterCtr::new_with_driver(driver, config), doorbell))
+}
+
+/// The adapter's constructor, and a doorbell that never rings, for a server that runs alone.
+pub async fn alone() -> (RedisAdapterCtr<ManagedDriver>, Doorbell) {
+    let driver = ManagedDriver::alone();
+    let doorbell = Doorbell::new(driver.clone(), "alone").await.expect("a driver alone cannot fail");
+    (RedisAdapterCtr::new_with_driver(driver, RedisAdapterConfig::new()), doorbell)
 }
 
 /// Tells every node that the shared log has grown: a publish on the channel `PREFIX-log`, whose message is
