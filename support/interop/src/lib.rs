@@ -40,6 +40,7 @@ const SOLUTIONS: &[&str] = &[
     "sol09-server-delivery",
     "sol10-client-delivery",
     "sol11-scaling-out",
+    "sol12-finished-chat",
     "kit-interop",
 ];
 

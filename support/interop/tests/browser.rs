@@ -24,9 +24,18 @@ use interop::Served;
 use interop::chromedriver::Chromedriver;
 use serde_json::{Value, json};
 use testkit::proxy::{Direction, Fault, FaultProxy};
+use testkit::redis::RedisServer;
 
 const NEEDS: &[Need] =
     &[Need::Program("chromium"), Need::Program("chromedriver"), Need::NpmPackage("socket.io-client")];
+
+/// The checks with two nodes also need a redis-server.
+const NEEDS_REDIS: &[Need] = &[
+    Need::Program("chromium"),
+    Need::Program("chromedriver"),
+    Need::NpmPackage("socket.io-client"),
+    Need::Program("redis-server"),
+];
 
 /// How long one thing a person would see "at once" may take to appear (a browser on a busy CI machine).
 const WAIT: Duration = Duration::from_secs(10);
@@ -53,6 +62,13 @@ fn main() -> ExitCode {
         Check::new("ch08::typing_shows_and_a_private_message_reaches_only_its_addressee", NEEDS, rooms_and_whispers),
         Check::new("ch09::a_window_that_was_away_or_a_restarted_server_loses_nothing", NEEDS, nothing_lost),
         Check::new("ch10::a_lost_acknowledgement_or_a_broken_connection_shows_each_message_once", NEEDS, retried),
+        Check::new("ch12::two_windows_chat_in_two_rooms", NEEDS, two_rooms),
+        Check::new(
+            "ch12::a_window_cut_off_or_a_restarted_server_loses_nothing_and_shows_nothing_twice",
+            NEEDS,
+            cut_off,
+        ),
+        Check::new("ch12::two_windows_on_two_nodes_chat_through_redis", NEEDS_REDIS, two_nodes),
     ])
 }
 
@@ -252,6 +268,152 @@ fn retried() {
     });
 }
 
+/// Runs `body`, then closes every browser it opened, however it ended (and then a panic goes on).
+async fn closing_all(browsers: &Browsers<'_>, body: impl std::future::Future<Output = ()>) {
+    let outcome = AssertUnwindSafe(body).catch_unwind().await;
+    browsers.close_all().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Chapter 12's page in two windows: both join `rust`; what alice says there shows in bob's `rust`, what she
+/// says in the lobby shows in his lobby, and neither room shows the other's.
+fn two_rooms() {
+    let folder = tempfile::tempdir().expect("a temporary folder for the database");
+    let database = folder.path().join("chat.db");
+    let database = database.to_str().expect("a UTF-8 path").to_owned();
+    let served = Served::start_with("sol12-finished-chat", &["--db", &database], &[folder.path()]);
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+    served.runtime.block_on(closing_all(&browsers, async {
+        let alice = browsers.open("alice", &served.url("/?name=alice")).await;
+        let bob = browsers.open("bob", &served.url("/?name=bob")).await;
+        alice.wait_for_line("* bob joined").await;
+        for window in [&alice, &bob] {
+            window.say("/join rust").await;
+            window.wait_for_room("rust").await;
+        }
+        alice.say("hello rust").await;
+        bob.wait_for_line("alice: hello rust").await;
+        alice.open_room("lobby").await;
+        alice.say("hello lobby").await;
+        alice.wait_for_line("alice: hello lobby").await;
+        assert_eq!(bob.messages().await, ["alice: hello rust"], "bob's rust shows rust's messages only");
+        bob.open_room("lobby").await;
+        bob.wait_for_line("alice: hello lobby").await;
+        assert!(
+            !bob.lines().await.iter().any(|line| line == "alice: hello rust"),
+            "bob's lobby does not show rust's message"
+        );
+    }));
+}
+
+/// Chapter 12's page, alice's window behind the fault proxy: her network goes down while bob talks in
+/// their two rooms, and comes back; then the server is killed and started again under both. Each window
+/// shows each message once, in its room.
+fn cut_off() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let proxy = runtime.block_on(FaultProxy::listen());
+    let origin = format!("http://{}", proxy.address());
+    let folder = tempfile::tempdir().expect("a temporary folder for the database");
+    let database = folder.path().join("chat.db");
+    let database = database.to_str().expect("a UTF-8 path").to_owned();
+    let mut served =
+        Served::start_with("sol12-finished-chat", &["--db", &database, "--allow-origin", &origin], &[folder.path()]);
+    proxy.forward_to(served.server.address());
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    let bob_url = served.url("/?name=bob");
+    let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+    let server = &mut served.server;
+    runtime.block_on(closing_all(&browsers, async {
+        let alice = browsers.open("alice", &format!("{origin}/?name=alice")).await;
+        let bob = browsers.open("bob", &bob_url).await;
+        alice.wait_for_line("* bob joined").await;
+        for window in [&alice, &bob] {
+            window.say("/join rust").await;
+            window.wait_for_room("rust").await;
+        }
+        bob.say("before").await;
+        alice.wait_for_line("bob: before").await;
+
+        // alice's network goes down.
+        proxy.refuse(true);
+        proxy.cut();
+        alice.wait_for_state("offline").await;
+        bob.say("while you were away").await;
+        bob.open_room("lobby").await;
+        bob.say("to the lobby").await;
+        bob.open_room("rust").await;
+        bob.say("still here?").await;
+        bob.wait_for_line("bob: still here?").await;
+        proxy.refuse(false);
+        alice.wait_for_line("bob: still here?").await;
+        assert_eq!(
+            alice.messages().await,
+            ["bob: before", "bob: while you were away", "bob: still here?"],
+            "alice's rust after her network came back: what she missed, once, in order"
+        );
+
+        // The server is killed, and started again on its database.
+        server.kill().await;
+        alice.wait_for_state("offline").await;
+        server.restart().await;
+        alice.wait_for_state("connected").await;
+        bob.wait_for_state("connected").await;
+        alice.say("back again").await;
+        bob.wait_for_line("alice: back again").await;
+        alice.wait_for_line("alice: back again").await;
+        let rust = ["bob: before", "bob: while you were away", "bob: still here?", "alice: back again"];
+        for window in [&alice, &bob] {
+            assert_eq!(window.messages().await, rust, "{}'s rust after the restart: each message once", window.name);
+        }
+        alice.open_room("lobby").await;
+        alice.wait_for_line("bob: to the lobby").await;
+        let lobby: Vec<String> = alice.lines().await.into_iter().filter(|line| line.starts_with("bob: ")).collect();
+        assert_eq!(lobby, ["bob: to the lobby"], "alice's lobby: bob's message there, once");
+    }));
+}
+
+/// Chapter 12's page on two nodes of one Redis: alice on node A, bob on node B, in the lobby and in rust.
+fn two_nodes() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let redis = runtime.block_on(RedisServer::start(interop_section()));
+    let folder = tempfile::tempdir().expect("a temporary folder for the database");
+    let database = folder.path().join("chat.db");
+    let database = database.to_str().expect("a UTF-8 path").to_owned();
+    let url = redis.url();
+    let args = ["--db", database.as_str(), "--redis", url.as_str(), "--redis-prefix", "browsers"];
+    let node_a = Served::start_with("sol12-finished-chat", &args, &[folder.path()]);
+    let node_b = Served::start_with("sol12-finished-chat", &args, &[folder.path()]);
+    let chromedriver = Chromedriver::start().unwrap_or_else(|error| panic!("{error}"));
+    let browsers = Browsers { chromedriver: &chromedriver, opened: RefCell::new(Vec::new()) };
+    runtime.block_on(closing_all(&browsers, async {
+        let alice = browsers.open("alice", &node_a.url("/?name=alice")).await;
+        let bob = browsers.open("bob", &node_b.url("/?name=bob")).await;
+        alice.wait_for_line("* bob joined").await;
+        alice.say("hello from node A").await;
+        bob.wait_for_line("alice: hello from node A").await;
+        for window in [&alice, &bob] {
+            window.say("/join rust").await;
+            window.wait_for_room("rust").await;
+        }
+        bob.say("rust, from node B").await;
+        alice.wait_for_line("bob: rust, from node B").await;
+        alice.say("/msg bob psst").await;
+        bob.wait_for_line("(private) alice: psst").await;
+    }));
+    drop(redis);
+}
+
+fn interop_section() -> testkit::Section {
+    const BROWSERS: testkit::Chapter =
+        testkit::Chapter { number: 0, title: "Interoperability", page: "support/interop" };
+    BROWSERS.section("a browser on two nodes")
+}
+
 async fn chat(alice: &Window, bob: &Window) {
     // Alternating senders. Each line is awaited in both windows before the next is sent: Socket.IO orders
     // the messages of one connection, not those of two people typing at once.
@@ -384,6 +546,28 @@ impl Window {
         }
     }
 
+    /// Waits until the page lists the room `room` and shows it (chapter 8 on: `/join` opens the room joined).
+    async fn wait_for_room(&self, room: &str) {
+        let xpath = format!("//ul[@id='rooms']/li[contains(@class, 'current') and . = {}]", xpath_literal(room));
+        let found =
+            self.client.wait().at_most(WAIT).every(Duration::from_millis(25)).for_element(Locator::XPath(&xpath)).await;
+        if let Err(error) = found {
+            panic!("{}'s window never showed the room {room:?} ({error})", self.name);
+        }
+    }
+
+    /// Clicks the room `room` in the page's list of rooms, and waits until it is the one shown. The click is
+    /// the page's own: the list is drawn again at every notice, so an element found a moment before may be
+    /// gone by the time WebDriver clicks it; a script finds and clicks it in one step.
+    async fn open_room(&self, room: &str) {
+        let script = "const item = [...document.querySelectorAll('#rooms > li')].find((li) => li.textContent === arguments[0]);\n\
+                      if (item) item.click();\n\
+                      return Boolean(item);";
+        let clicked = self.client.execute(script, vec![json!(room)]).await.expect("clicking a room");
+        assert_eq!(clicked, json!(true), "{}'s page lists no room {room:?}", self.name);
+        self.wait_for_room(room).await;
+    }
+
     /// Clicks the page's Go offline / Go online button (chapter 9 on).
     async fn toggle(&self) {
         let button = self.client.find(Locator::Id("toggle")).await.expect("the page has a #toggle button");
@@ -419,6 +603,11 @@ impl Window {
             "return Array.from(document.querySelectorAll('#messages > li:not(.pending)'), (item) => item.textContent);";
         let lines = self.client.execute(script, Vec::new()).await.expect("reading the message list");
         serde_json::from_value(lines).expect("a list of strings")
+    }
+
+    /// The messages of the room shown, without the notices of who joined and left (`* ...`).
+    async fn messages(&self) -> Vec<String> {
+        self.lines().await.into_iter().filter(|line| !line.starts_with("* ")).collect()
     }
 
     /// Ends the WebDriver session: chromedriver closes this Chromium.

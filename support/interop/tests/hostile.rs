@@ -64,6 +64,9 @@ enum Kind {
     /// Chapters 9 and 10: `chat message` stored in a log and sent to everyone with its offset, `{"offset",
     /// "name", "text"}`.
     SioLog,
+    /// Chapter 12: names unique, rooms, and a log: `chat message` `{"room", "text", "clientOffset"}`, sent to
+    /// the room with its offset.
+    SioFinished,
 }
 
 impl Kind {
@@ -80,7 +83,7 @@ impl Kind {
 
     /// Chapter 6 on: a chat with names, rate limits, and join and leave notices.
     fn is_chat(self) -> bool {
-        matches!(self, Kind::SioChat | Kind::SioRooms | Kind::SioLog)
+        matches!(self, Kind::SioChat | Kind::SioRooms | Kind::SioLog | Kind::SioFinished)
     }
 
     /// A `chat message` of this protocol. A log's messages carry a client offset (chapter 10's; chapter 9's
@@ -92,6 +95,11 @@ impl Kind {
             Kind::SioLog => {
                 let client_offset = format!("hostile:{}", SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
                 format!("42{}", json!(["chat message", { "text": text, "clientOffset": client_offset }]))
+            }
+            Kind::SioFinished => {
+                let client_offset = format!("hostile:{}", SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                let message = json!({ "room": "lobby", "text": text, "clientOffset": client_offset });
+                format!("42{}", json!(["chat message", message]))
             }
             _ => format!("42{}", json!(["chat message", { "text": text }])),
         }
@@ -134,6 +142,20 @@ const TARGETS: &[Target] = &[
         label: "ch11",
         program: "sol11-scaling-out",
         kind: Kind::SioLog,
+        args: &["--db", ":memory:"],
+        redis: true,
+    },
+    Target {
+        label: "ch12",
+        program: "sol12-finished-chat",
+        kind: Kind::SioFinished,
+        args: &["--db", ":memory:"],
+        redis: false,
+    },
+    Target {
+        label: "ch12 node",
+        program: "sol12-finished-chat",
+        kind: Kind::SioFinished,
         args: &["--db", ":memory:"],
         redis: true,
     },
@@ -242,7 +264,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "names",
             alone: false,
-            applies: |k| k == Kind::SioRooms,
+            applies: |k| matches!(k, Kind::SioRooms | Kind::SioFinished),
             args: &[],
             attack: |a, _| Box::pin(names(a)),
         },
@@ -482,7 +504,7 @@ impl CanaryPair {
     async fn try_connect(server: SocketAddr, kind: Kind) -> Result<CanaryPair, String> {
         let speaker = connect_client(server, kind, "canary-a").await?;
         let listener = match kind {
-            Kind::RawChat | Kind::SioChat | Kind::SioRooms | Kind::SioLog => {
+            Kind::RawChat | Kind::SioChat | Kind::SioRooms | Kind::SioLog | Kind::SioFinished => {
                 Some(connect_client(server, kind, "canary-b").await?)
             }
             _ => None,
@@ -524,10 +546,12 @@ impl CanaryPair {
                 let expected = format!("43{id}{}", json!([{ "ok": true }]));
                 wait_for(&mut self.speaker, |got| got == expected).await
             }
-            Kind::SioChat | Kind::SioRooms | Kind::SioLog => {
+            Kind::SioChat | Kind::SioRooms | Kind::SioLog | Kind::SioFinished => {
                 send(&mut self.speaker, &self.kind.chat(&text)).await?;
                 let expected = match self.kind {
-                    Kind::SioRooms => json!(["chat message", { "room": "lobby", "name": "canary-a", "text": text }]),
+                    Kind::SioRooms | Kind::SioFinished => {
+                        json!(["chat message", { "room": "lobby", "name": "canary-a", "text": text }])
+                    }
                     _ => json!(["chat message", { "name": "canary-a", "text": text }]),
                 };
                 let listener = self.listener.as_mut().ok_or("no listener")?;
@@ -541,7 +565,8 @@ impl CanaryPair {
                     };
                     if let Some(fields) = got.get_mut(1).and_then(|data| data.as_object_mut()) {
                         let offset = fields.remove("offset");
-                        if (self.kind == Kind::SioLog) != offset.is_some_and(|offset| offset.is_u64()) {
+                        let logged = matches!(self.kind, Kind::SioLog | Kind::SioFinished);
+                        if logged != offset.is_some_and(|offset| offset.is_u64()) {
                             return false;
                         }
                     }
