@@ -10,6 +10,7 @@
 
 mod bench;
 mod cargo;
+mod chat_bench;
 mod diagrams;
 mod export;
 mod grade;
@@ -96,6 +97,8 @@ enum BenchTarget {
     Loop(bench::Options),
     /// Grade a generated class of 30 submissions, and a sample of them the naive way, side by side.
     Grade(grade::bench::Options),
+    /// The finished chat (a release build) against an equivalent Node.js socket.io server, same load.
+    Chat(chat_bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +135,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Hint { chapter, number } => hint(&root, chapter, number.unwrap_or(1)),
         Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
+        Verb::Bench(BenchTarget::Chat(options)) => chat_bench::run(&root, &options),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
         Verb::SandboxExec { readable, writable, command } => grade::sandbox_exec(readable, writable, &command),
     }

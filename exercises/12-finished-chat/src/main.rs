@@ -34,7 +34,7 @@ async fn main() -> std::process::ExitCode {
 async fn claim_name(io: &Io, socket: &Socket, auth: &Auth) -> Result<(), String> {
     // TODO: chapter 8's, holding `NAMES`: `io.within(user_room(&auth.name)).rooms().await` (every node's). If
     // anyone holds the name, and those rooms do not include this auth's `session_room`, refuse `name_taken`;
-    // if they do, `io.within(user_room(..)).disconnect().await` first. Then join the rooms.
+    // if they do, `take_over(io, &auth.name).await` first. Then join the rooms.
     let _ = (io, socket, auth);
     todo!("chapter 12, section \"Names of one's own\": admit a name, or take it back, or refuse it")
 }

@@ -130,6 +130,15 @@ pub fn session_room(name: &str, session: &str) -> String {
 
 /// Turns "is this name free? then take it" into one step at a time, on this node (chapter 8).
 pub static NAMES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the name `name` back from its old connections, on every node: each is told `taken over` (a page
+/// that is still open, a copy of the tab say, then knows not to reconnect and take it back in turn), then
+/// disconnected. Errors are ignored: an old connection that cannot be told (its buffer is full, its node is
+/// unreachable) is a dead one, and the heartbeat closes it soon.
+pub async fn take_over(io: &Io, name: &str) {
+    let _ = io.within(user_room(name)).emit("taken over", &()).await;
+    let _ = io.within(user_room(name)).disconnect().await;
+}
 // ANCHOR_END: session
 
 // ---- Rooms (chapter 8) ---------------------------------------------------------------------------------------

@@ -18,8 +18,12 @@ sessionStorage.setItem("chat-session", session);
 const rooms = new Map([["lobby", []]]);
 let current = "lobby";
 let serverOffset = 0;
-const online = new Set();
+// Who is online, as a count of connections per name: a page that takes its name back is announced joining
+// before or after its old connection is announced leaving, and the name must stay listed either way.
+const online = new Map(); // name -> connections
 const typists = new Map(); // room -> Set of names
+const unread = new Set(); // rooms with messages not yet looked at
+let takenOver = false;
 
 // Every (re)connection says what the page has seen and which rooms it is in, so that the server replays
 // exactly what it missed there (chapters 9 and 12). Messages are retried until acknowledged (chapter 10).
@@ -35,13 +39,15 @@ const item = (text, className) => {
 const render = () => {
   state.textContent = `${socket.connected ? "connected" : "offline"}, seen up to offset ${serverOffset}`;
   toggle.textContent = socket.connected ? "Go offline" : "Go online";
+  unread.delete(current);
   roomsList.replaceChildren(...[...rooms.keys()].map((room) => {
-    const li = item(room, room === current ? "current" : "");
+    const li = item(room, [room === current ? "current" : "", unread.has(room) ? "unread" : ""].join(" ").trim());
     li.addEventListener("click", () => { current = room; render(); });
     return li;
   }));
   const byName = (a, b) => a.toLowerCase().localeCompare(b.toLowerCase());
-  onlineList.replaceChildren(...[...online].sort(byName).map((person) => item(person)));
+  const names = [...online].filter(([, connections]) => connections > 0).map(([person]) => person);
+  onlineList.replaceChildren(...names.sort(byName).map((person) => item(person)));
   messagesList.replaceChildren(...rooms.get(current).map((line) => line.element));
   const typing = [...(typists.get(current) || [])];
   typingLine.textContent = typing.length ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : "";
@@ -54,7 +60,7 @@ const add = (room, text, className) => {
   const lines = rooms.get(room);
   const firstPending = lines.findIndex((other) => other.element.classList.contains("pending"));
   if (className === "pending" || firstPending < 0) lines.push(line); else lines.splice(firstPending, 0, line);
-  if (room !== current) [...roomsList.children].find((li) => li.textContent === room)?.classList.add("unread");
+  if (room !== current) unread.add(room);
   render();
   return line;
 };
@@ -71,9 +77,20 @@ socket.on("chat message", ({ offset, room, name, text }) => {
   serverOffset = offset;
   add(room, `${name}: ${text}`);
 });
-socket.on("online", ({ names }) => { online.clear(); names.forEach((person) => online.add(person)); render(); });
-socket.on("user joined", ({ name }) => { online.add(name); add(current, `* ${name} joined`); });
-socket.on("user left", ({ name }) => { online.delete(name); add(current, `* ${name} left`); });
+socket.on("online", ({ names }) => { online.clear(); names.forEach((person) => online.set(person, 1)); render(); });
+// Our own comings and goings (our old connection's, after a takeover) are not news to us.
+socket.on("user joined", ({ name: who }) => {
+  if (who === name) return;
+  online.set(who, (online.get(who) || 0) + 1);
+  add(current, `* ${who} joined`);
+});
+socket.on("user left", ({ name: who }) => {
+  if (who === name) return;
+  online.set(who, Math.max(0, (online.get(who) || 0) - 1));
+  add(current, `* ${who} left`);
+});
+// Another page took this name back with this tab's session (a copy of the tab, say): it is that page's now.
+socket.on("taken over", () => { takenOver = true; });
 socket.on("private message", ({ from, text }) => add(current, `(private) ${from}: ${text}`, "private"));
 socket.on("typing", ({ room, name }) => {
   if (!typists.has(room)) typists.set(room, new Set());
@@ -85,9 +102,12 @@ socket.on("stopped typing", ({ room, name }) => { typists.get(room)?.delete(name
 socket.on("connect", () => { status.textContent = ""; render(); });
 socket.on("disconnect", (reason) => {
   render();
-  // The server let go of this connection on purpose: another page took this name back with this tab's
-  // session (a copy of the tab, say). Coming back at once would take it back from that one, and so on.
-  if (reason === "io server disconnect") status.textContent = "disconnected by the server: reload the page to come back";
+  if (reason !== "io server disconnect") return;
+  // The server let go of this connection on purpose. If another page took this name back, coming back at
+  // once would take it back from that one, and so on: stay away. Otherwise (the server could not catch this
+  // page up), come back.
+  if (takenOver) status.textContent = "another page (a copy of this tab?) now has your name: reload to take it back";
+  else socket.connect();
 });
 socket.on("connect_error", (error) => {
   status.textContent = `not connected: ${error.message}`;

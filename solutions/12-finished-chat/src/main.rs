@@ -15,8 +15,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn claim_name(io: &Io, socket: &Socket, auth: &Auth) -> Result<(), String> {
     let _turn = NAMES.lock().await;
-    let holder = io.within(user_room(&auth.name));
-    let held = holder.clone().rooms().await.map_err(|error| error.to_string())?;
+    let held = io.within(user_room(&auth.name)).rooms().await.map_err(|error| error.to_string())?;
     if !held.is_empty() {
         let ours = auth.session.as_ref().is_some_and(|session| {
             let room = session_room(&auth.name, session);
@@ -26,7 +25,7 @@ async fn claim_name(io: &Io, socket: &Socket, auth: &Auth) -> Result<(), String>
             return Err(name_taken(&auth.name));
         }
         // Our own page, back before its old connection was noticed gone: the old one goes.
-        holder.disconnect().await.map_err(|error| error.to_string())?;
+        take_over(io, &auth.name).await;
     }
     let mut rooms = vec![user_room(&auth.name), name_room(&auth.name)];
     rooms.extend(auth.session.iter().map(|session| session_room(&auth.name, session)));
