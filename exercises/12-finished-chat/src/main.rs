@@ -42,10 +42,11 @@ async fn claim_name(io: &Io, socket: &Socket, auth: &Auth) -> Result<(), String>
 
 // ANCHOR: deliver
 /// Sends a message of the log to the sockets of this node that are live *and* in the message's room, each
-/// with [`send_live`].
+/// with [`send_live`], the message [`Prepared`] once for all of them.
 fn deliver(chat: &Chat, io: &Io, message: &Stored) {
-    // TODO: `io.within(LIVE).sockets()` are this node's live sockets; keep those in `message.room`
-    // (`is_member`), and `send_live` to each.
+    // TODO: `io.within(room).sockets()` are this node's sockets in a room. Those of `message.room` that are
+    // also in LIVE (collect the ids of `io.within(LIVE).sockets()` in a `HashSet` first: asking each socket
+    // for its rooms would copy them all, for every message) get `send_live(chat, &socket, &prepared)`.
     let _ = (chat, io, message);
     todo!("chapter 12, section \"Rooms in the log\": deliver to the room's live sockets")
 }

@@ -472,11 +472,25 @@ impl From<StoreError> for Stopped {
     }
 }
 
+/// A message of the log, serialized once for all the sockets it goes to: with thousands of them, turning the
+/// same message into JSON for each would be most of the work of delivering it.
+pub struct Prepared {
+    offset: u64,
+    json: Box<serde_json::value::RawValue>,
+}
+
+impl Prepared {
+    pub fn new(message: &Stored) -> Prepared {
+        let json = serde_json::value::to_raw_value(&Post::from(message)).expect("a message serializes");
+        Prepared { offset: message.offset, json }
+    }
+}
+
 /// Sends one message of the log to one live socket, at once; `false` if its buffer is full, in which case it
 /// has left [`LIVE`] and is being caught up again from the message before this one (chapter 9). A socket
 /// that is closing is no worry: it reconnects with its offset, or is gone for good.
-pub fn send_live(chat: &Chat, socket: &Socket, message: &Stored) -> bool {
-    match socket.emit("chat message", &Post::from(message)) {
+pub fn send_live(chat: &Chat, socket: &Socket, message: &Prepared) -> bool {
+    match socket.emit("chat message", &message.json) {
         Err(SendError::Socket(SocketError::InternalChannelFull)) => {
             socket.leave(LIVE);
             let (chat, socket, after) = (chat.clone(), socket.clone(), message.offset - 1);

@@ -3,6 +3,10 @@
 //! Run it with `cargo run -p sol12-finished-chat -- --port 3000`, or as one of several nodes with
 //! `--redis redis://127.0.0.1:6379`.
 
+use std::collections::HashSet;
+
+use socketioxide::socket::Sid;
+
 // The given code is the exercise's own file, not a copy.
 #[path = "../../../exercises/12-finished-chat/src/protocol.rs"]
 mod protocol;
@@ -34,9 +38,11 @@ async fn claim_name(io: &Io, socket: &Socket, auth: &Auth) -> Result<(), String>
 }
 
 fn deliver(chat: &Chat, io: &Io, message: &Stored) {
-    for socket in io.within(LIVE).sockets() {
-        if is_member(&socket, &message.room) {
-            send_live(chat, &socket, message);
+    let live: HashSet<Sid> = io.within(LIVE).sockets().iter().map(|socket| socket.id).collect();
+    let prepared = Prepared::new(message);
+    for socket in io.within(message.room.clone()).sockets() {
+        if live.contains(&socket.id) {
+            send_live(chat, &socket, &prepared);
         }
     }
 }
