@@ -31,6 +31,8 @@ struct Counters {
     deliveries: AtomicU64,
     notices: AtomicU64,
     acknowledged: AtomicU64,
+    /// The acknowledgements each sender has had, by client and acknowledgement id.
+    answered: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
     /// Send-to-delivery times, in microseconds, handed over by each client when the run ends.
     latencies: Mutex<Vec<u32>>,
 }
@@ -147,7 +149,9 @@ pub async fn run(servers: &[Running], clients: u64, senders: u64, per_sender: u6
         for ws in joined {
             let ws = ws?;
             let (outbox, outgoing) = mpsc::unbounded_channel::<String>();
+            let number = outboxes.len() as u64;
             tasks.push(tokio::spawn(client(
+                number,
                 ws,
                 outbox.clone(),
                 outgoing,
@@ -167,20 +171,36 @@ pub async fn run(servers: &[Running], clients: u64, senders: u64, per_sender: u6
     let cpu_before: f64 = servers.iter().filter_map(|server| proc::cpu_seconds(server.pid)).sum();
     let generator_before = proc::cpu_seconds(std::process::id()).unwrap_or(0.0);
     let sending = Instant::now();
+    let mut packets = Vec::new();
     for (sender, outbox) in outboxes.iter().take(senders as usize).enumerate() {
         for k in 0..per_sender {
             let sent = epoch.elapsed().as_micros();
             let message = serde_json::json!({ "room": "lobby", "text": format!("t{sent}"), "clientOffset": format!("{sender}:{k}") });
-            let _ = outbox.send(format!("42{k}{}", serde_json::json!(["chat message", message])));
+            let packet = format!("42{k}{}", serde_json::json!(["chat message", message]));
+            let _ = outbox.send(packet.clone());
+            packets.push((sender as u64, k, packet));
         }
     }
     // Done when every delivery has arrived, and every acknowledgement (which may come after the last
-    // delivery: a node acknowledges once it has appended, and the others deliver on their own).
+    // delivery: a node acknowledges once it has appended, and the others deliver on their own). An
+    // acknowledgement can be lost: one that finds its socket's buffer full is dropped by the server. As a
+    // real client does (chapter 10), the generator sends such a message again, with its client offset, after a
+    // second without an answer; the server stores it once and answers again.
     let finished = tokio::time::timeout(crate::RUN_LIMIT, async {
+        let mut last_try = Instant::now();
         while counters.deliveries.load(Ordering::Relaxed) < expected
             || counters.acknowledged.load(Ordering::Relaxed) < senders * per_sender
         {
             tokio::time::sleep(Duration::from_millis(2)).await;
+            if last_try.elapsed() > Duration::from_secs(1) {
+                last_try = Instant::now();
+                let answered = counters.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                for (sender, k, packet) in &packets {
+                    if !answered.contains(&(*sender, *k)) {
+                        let _ = outboxes[*sender as usize].send(packet.clone());
+                    }
+                }
+            }
         }
     })
     .await;
@@ -265,6 +285,7 @@ async fn next_text(ws: &mut Ws) -> Option<String> {
 /// One client for the length of the run: answers pings, counts notices, deliveries and acknowledgements, and
 /// times each delivery from the send time in its text.
 async fn client(
+    number: u64,
     ws: Ws,
     outbox: mpsc::UnboundedSender<String>,
     mut outgoing: mpsc::UnboundedReceiver<String>,
@@ -304,8 +325,13 @@ async fn client(
             }
         } else if text.starts_with("42[\"user joined\"") || text.starts_with("42[\"online\"") {
             counters.notices.fetch_add(1, Ordering::Relaxed);
-        } else if text.starts_with("43") {
-            counters.acknowledged.fetch_add(1, Ordering::Relaxed);
+        } else if let Some(rest) = text.strip_prefix("43") {
+            let id: Option<u64> = rest.split('[').next().and_then(|id| id.parse().ok());
+            if let Some(id) = id
+                && counters.answered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert((number, id))
+            {
+                counters.acknowledged.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
     drop(outbox);

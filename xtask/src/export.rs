@@ -107,6 +107,9 @@ fn kit_files(kit: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         if relative == "Cargo.toml" {
             *data = template_manifest(kit)?.into_bytes();
         }
+        if relative == "README.md" {
+            *data = template_readme(kit, &String::from_utf8_lossy(data))?.into_bytes();
+        }
     }
     files.sort();
     Ok(files)
@@ -136,7 +139,13 @@ fn template_manifest(kit: &Path) -> Result<String> {
     if let Some(workspace) = table.get_mut("workspace").and_then(|value| value.as_table_mut()) {
         for key in ["members", "default-members"] {
             if let Some(list) = workspace.get_mut(key).and_then(|value| value.as_array_mut()) {
-                list.retain(|member| member.as_str().is_some_and(|member| !member.starts_with("solutions")));
+                // Only what is shipped: no solutions, nor the benchmark (which runs them).
+                list.retain(|member| {
+                    member.as_str().is_some_and(|member| {
+                        let top = member.split('/').next().unwrap_or(member);
+                        !member.starts_with("solutions") && SHIPPED.contains(&top)
+                    })
+                });
             }
         }
         workspace.insert("exclude".into(), toml::Value::Array(vec!["support/interop".into()]));
@@ -144,6 +153,49 @@ fn template_manifest(kit: &Path) -> Result<String> {
     Ok(format!(
         "# The class template of the kit: the exercises, their tests and the tools, without the solutions.\n{}",
         toml::to_string(&table)?
+    ))
+}
+
+/// The README of a class's copy: the student's, not the maintainer's. What this is, the two commands, the
+/// loop, the chapters (the kit README's own table), and what some tests need; no solutions, no grading, no
+/// tools for whoever maintains the kit.
+fn template_readme(kit: &Path, kit_readme: &str) -> Result<String> {
+    let manifest = Manifest::load(kit)?;
+    let table: Vec<&str> = kit_readme
+        .lines()
+        .skip_while(|line| !line.starts_with("| chapter |"))
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    let first = manifest.chapters.first().map(|chapter| chapter.exercise_package()).unwrap_or_default();
+    Ok(format!(
+        "# {title}\n\n\
+         A workbook and test-driven exercises. Read a chapter of the book, then make the failing tests of that \
+         chapter's exercise pass, one chapter after another, until you have built a chat that works in a real \
+         browser, loses nothing when connections drop, and runs on several servers.\n\n\
+         ## Set up\n\n\
+         You need Rust 1.94 or newer (<https://rustup.rs>) and, on Linux, OpenSSL's headers \
+         (`apt-get install libssl-dev pkg-config`). From this folder:\n\n\
+         ```sh\n\
+         cargo xtask book           # the book, at http://127.0.0.1:3300/ (the first run installs its tool)\n\
+         cargo test -p {first}   # chapter 1's tests: they fail until you do the work\n\
+         ```\n\n\
+         The first build compiles the dependencies once, for every chapter (a few minutes); after that an \
+         edit-and-test round takes seconds, offline.\n\n\
+         ## How you work\n\n\
+         Each chapter has a page in the book and a crate in `exercises/NN-slug/`. Fill in its `todo!()`s \
+         under `src/` until `cargo test -p exNN-slug` is green. Every failing test says what it expected \
+         and which section of the book explains it; `cargo xtask hint N` gives a hint for chapter N, \
+         `cargo xtask hint N 2` a more specific one. Edit only `src/`: your work is graded with pristine \
+         copies of the tests, and each push is graded by the class's workflow.\n\n\
+         {table}\n\n\
+         ## Programs some chapters need\n\n\
+         - From chapter 4 on, the chat page loads the official Socket.IO client from the npm package \
+         `socket.io-client`: run `npm ci` once in this folder (it needs node and npm) to see the page work in \
+         your browser. The graded tests do not need it.\n\
+         - Chapters 11 and 12 start a private `redis-server` for some of their tests \
+         (`apt-get install redis-server`). Without it, those tests say so by name and are skipped.\n",
+        title = manifest.title,
+        table = table.join("\n"),
     ))
 }
 

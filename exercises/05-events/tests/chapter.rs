@@ -96,7 +96,16 @@ async fn oversized_message_gets_an_error_ack_and_the_connection_lives() {
     let ack = client.emit_with_ack("chat message", json!({ "text": too_long })).await;
     assert_eq!(ack, refused(TOO_LONG), "501 characters is one too many.\nRead: {TYPED}");
     // The limit counts characters, not bytes: 500 "é" are 1000 bytes of UTF-8, and allowed.
-    chat(&mut client, &"é".repeat(MAX_TEXT_CHARS), TYPED).await;
+    let accented = "é".repeat(MAX_TEXT_CHARS);
+    let ack = client.emit_with_ack("chat message", json!({ "text": accented })).await;
+    assert_eq!(
+        ack,
+        ok(),
+        "a text of 500 \"é\" (500 characters, but 1000 bytes of UTF-8) is within the limit, which counts \
+         characters: `text.chars().count()`, not `text.len()`, which counts bytes.\nRead: {TYPED}"
+    );
+    let back = client.expect_event("chat message", "the 500 \"é\", sent back to their sender").await;
+    assert_eq!(back, json!({ "text": accented }), "the sender receives its 500 \"é\" back.\nRead: {TYPED}");
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@
 //!
 //! `cargo test -p ex07-rust-client` checks all of it by running your program, as a user would, against a
 //! finished chat server; `book/src/07-rust-client.md` explains it. To try it by hand, start chapter 6's server
-//! (`cargo run -p ex06-broadcasting`, or the reference `sol06-broadcasting`) and run
+//! (`cargo run -p ex06-broadcasting`, once its tests pass) and run
 //! `cargo run -p ex07-rust-client -- --name alice` in two terminals, with two names.
 
 use std::error::Error;

@@ -83,6 +83,10 @@ fn notice(event: &str, name: &str) -> (String, Value) {
     (event.to_owned(), json!({ "name": name }))
 }
 
+/// Said wherever an unanswered line can fail a test: the chapter's pitfall is its likeliest cause.
+const SENT_TOO_EARLY: &str = "a line sent before the server has accepted the socket (before `Event::Connect`: \
+                              chapter 7, section \"Connecting\") is never answered";
+
 #[tokio::test]
 async fn sends_each_line_and_exits_at_end_of_input() {
     let server = reference::chat_server().await;
@@ -91,7 +95,8 @@ async fn sends_each_line_and_exits_at_end_of_input() {
     let url = url(&server);
     let input = "hello\n\n   \nhow is everyone?\nbye for now\n";
     let finished = run_to_end(&["--name", "cli", "--url", &url], input, SENDING).await;
-    finished.assert_exit(0, "the input ended and every line was answered", PROGRAM_TOO);
+    let meaning = format!("the input ended and every line was answered; {SENT_TOO_EARLY}");
+    finished.assert_exit(0, &meaning, PROGRAM_TOO);
 
     let expected = [
         notice("user joined", "cli"),
@@ -116,9 +121,14 @@ async fn sends_each_line_and_exits_at_end_of_input() {
     insta::assert_snapshot!("sends_each_line", redacted(&finished.stdout, &server));
 }
 
+/// How long the reference server takes to admit the program in the test of this chapter's pitfall.
+const SLOW_ADMISSION: Duration = Duration::from_millis(500);
+
 #[tokio::test]
 async fn prints_what_others_say_as_it_happens() {
-    let server = reference::chat_server().await;
+    // The server answers the program's CONNECT only after half a second: a program that says it is connected
+    // before that answer (the `Event::Connect` callback) is not in the chat yet when the observer arrives.
+    let server = reference::chat_server_admitting_slowly("cli", SLOW_ADMISSION).await;
     let url = url(&server);
     let mut program = start(&["--name", "cli", "--url", &url]);
 
@@ -131,7 +141,9 @@ async fn prints_what_others_say_as_it_happens() {
 
     // Only now is the program surely in the chat (the Connect callback came): the observer joins and talks.
     let observer = observer(&server, PRINTING).await;
-    let joined = program.expect_line("the notice that the observer joined", PRINTING).await;
+    let what = "the notice that the observer joined (a program that says `connected` before the server has \
+                accepted its socket, before the `Event::Connect` callback, is not in the chat yet, and misses it)";
+    let joined = program.expect_line(what, CONNECTING).await;
     assert_eq!(
         joined, "* observer joined",
         "`user joined` {{\"name\": NAME}} is printed as \"* NAME joined\".\nRead: {PRINTING}"
@@ -181,7 +193,8 @@ async fn a_rejected_line_is_reported_and_the_client_carries_on() {
     let too_long = "x".repeat(reference::MAX_TEXT_CHARS + 1);
     let input = format!("first\n{too_long}\nlast\n");
     let finished = run_to_end(&["--name", "cli", "--url", &url], &input, SENDING).await;
-    finished.assert_exit(0, "a refused line is the server's answer, not a failure", SENDING);
+    let meaning = format!("a refused line is the server's answer, not a failure; {SENT_TOO_EARLY}");
+    finished.assert_exit(0, &meaning, SENDING);
 
     let expected = [notice("user joined", "cli"), said("cli", "first"), said("cli", "last")];
     for (n, expected) in expected.into_iter().enumerate() {

@@ -15,7 +15,7 @@
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -60,6 +60,18 @@ impl ReferenceServer {
 
 /// Starts the reference chat server on 127.0.0.1, on a free port, for the length of a test.
 pub async fn chat_server() -> ReferenceServer {
+    serve(app()).await
+}
+
+/// The same server, but slow to admit the client called `name`: it answers that client's CONNECT only after
+/// `delay`, as a server that looks a name up first would. Everyone else is admitted at once. A client that
+/// believes it is connected before the server's answer (chapter 7's pitfall) then misses what happens
+/// meanwhile, every time, instead of once in a while.
+pub async fn chat_server_admitting_slowly(name: &str, delay: Duration) -> ReferenceServer {
+    serve(app_admitting_slowly(Some((name.to_owned(), delay)))).await
+}
+
+async fn serve(app: Router) -> ReferenceServer {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("the test could not bind a port on 127.0.0.1; is the loopback interface up?");
@@ -71,13 +83,17 @@ pub async fn chat_server() -> ReferenceServer {
         };
         // The kit's runner, with its limits, as for every chapter's server. An error here would be an accept
         // error on a healthy loopback listener; the test notices it as a failed connection.
-        let _ = runner::serve_on(listener, app(), &runner::Settings::default(), shutdown).await;
+        let _ = runner::serve_on(listener, app, &runner::Settings::default(), shutdown).await;
     });
     ReferenceServer { address, _stop: stop }
 }
 
 /// The reference server's router: the Socket.IO layer and its handler for the namespace `/`.
 pub fn app() -> Router {
+    app_admitting_slowly(None)
+}
+
+fn app_admitting_slowly(slow: Option<(String, Duration)>) -> Router {
     // Chapter 5's limits, and no binary attachments (chapter 4).
     let (layer, io) = SocketIo::builder()
         .max_payload(16 * 1024)
@@ -87,12 +103,20 @@ pub fn app() -> Router {
         .build_layer();
     // As in chapter 6: the listeners in a connect middleware, which runs before the client is told it is
     // connected; the announcement in the connect handler, which runs after.
-    io.ns("/", announce.with(listen));
+    let admit = async move |socket: SocketRef, TryData(auth): TryData<Value>| {
+        let name = name_from(auth.ok().as_ref());
+        if let Some((slow_name, delay)) = &slow
+            && *slow_name == name
+        {
+            tokio::time::sleep(*delay).await;
+        }
+        listen(socket, name)
+    };
+    io.ns("/", announce.with(admit));
     Router::new().layer(layer)
 }
 
-async fn listen(socket: SocketRef, TryData(auth): TryData<Value>) -> Result<(), Infallible> {
-    let name = name_from(auth.ok().as_ref());
+fn listen(socket: SocketRef, name: String) -> Result<(), Infallible> {
     let allowance = Arc::new(Mutex::new(Allowance::new()));
 
     let speaker = name.clone();

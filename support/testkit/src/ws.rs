@@ -97,18 +97,27 @@ impl WsClient {
     /// Waits for whatever comes next, skipping pings and pongs. Fails the test only on a timeout.
     pub async fn receive(&mut self, what: &str) -> Received {
         let section = self.section;
-        let next = async {
-            loop {
-                match self.stream.next().await {
-                    None => return Received::Closed(None),
-                    Some(Ok(Message::Close(frame))) => return Received::Closed(frame),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                    Some(Ok(message)) => return Received::Message(message),
-                    Some(Err(error)) => return Received::Broken(error.to_string()),
-                }
+        within(WAIT, what, section, self.next_received()).await
+    }
+
+    /// Whatever comes within [`WAIT`], or `None`: for a test that must say more than "nothing arrived" when
+    /// nothing does (what did arrive before, say).
+    pub async fn receive_or_nothing(&mut self, what: &str) -> Option<Received> {
+        let section = self.section;
+        let limit = WAIT + std::time::Duration::from_secs(1);
+        within(limit, what, section, async { tokio::time::timeout(WAIT, self.next_received()).await.ok() }).await
+    }
+
+    async fn next_received(&mut self) -> Received {
+        loop {
+            match self.stream.next().await {
+                None => return Received::Closed(None),
+                Some(Ok(Message::Close(frame))) => return Received::Closed(frame),
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(message)) => return Received::Message(message),
+                Some(Err(error)) => return Received::Broken(error.to_string()),
             }
-        };
-        within(WAIT, what, section, next).await
+        }
     }
 
     /// Waits for the next text or binary message; fails the test if the connection closes first.
