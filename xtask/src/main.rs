@@ -18,6 +18,8 @@ mod layout;
 mod manifest;
 mod mdbook;
 mod progress;
+mod serve;
+mod starters;
 mod verify;
 mod xml;
 mod zip;
@@ -83,6 +85,18 @@ enum Verb {
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// Put chapter N's `src/` back as its starter was (it asks first, and keeps a copy of your files).
+    Reset {
+        /// The chapter whose exercise to reset.
+        #[arg(required_unless_present = "pin")]
+        chapter: Option<u32>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+        /// For maintainers: record the starters on disk as the pristine ones (exercises/starters.lock).
+        #[arg(long, conflicts_with = "chapter")]
+        pin: bool,
+    },
     /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
     #[command(hide = true)]
     MdbookPreprocessor {
@@ -136,6 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::Bench(BenchTarget::Chat(options)) => chat_bench::run(&root, &options),
+        Verb::Reset { chapter, yes, pin } => reset(&root, chapter, yes, pin),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
         Verb::SandboxExec { readable, writable, command } => grade::sandbox_exec(readable, writable, &command),
     }
@@ -211,16 +226,23 @@ fn book(root: &Path, port: u16, build_only: bool) -> Result<ExitCode> {
         println!("built the book into {}", destination.display());
         return Ok(ExitCode::SUCCESS);
     }
-    println!("serving the book at http://127.0.0.1:{port}/  (Ctrl-C to stop; pages reload as you edit them)");
-    let status = Command::new(&mdbook)
-        .arg("serve")
-        .arg(&book_dir)
-        .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-        .status()
-        .context("could not run mdbook serve")?;
-    if !status.success() {
-        bail!("mdbook serve stopped with {status}; is port {port} in use? Try --port with another number");
+    // What the book is made of: its own folder (but not its builds), and the kit's sources that it quotes.
+    let mut watched = vec![book_dir.join("src"), book_dir.join("book.toml"), root.join("support")];
+    watched.extend(manifest.chapters.iter().map(|chapter| root.join(&chapter.exercise).join("tests")));
+    let book_source = book_dir.clone();
+    serve::serve(&book_dir, watched, port, move |destination| mdbook::build(&mdbook, &book_source, destination))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reset(root: &Path, chapter: Option<u32>, yes: bool, pin: bool) -> Result<ExitCode> {
+    let manifest = manifest::Manifest::load(root)?;
+    if pin {
+        let count = starters::pin(root, &manifest)?;
+        println!("recorded {count} starter files in {}", starters::LOCK);
+        return Ok(ExitCode::SUCCESS);
     }
+    let chapter = manifest.chapter(chapter.context("which chapter? `cargo xtask reset N`")?)?;
+    starters::reset(root, chapter, yes)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,10 @@
-//! The pinned mdBook: found, or installed into the kit's own `.tools/` folder, then used to build or serve.
+//! The pinned mdBook: found, or installed into the kit's own `.tools/` folder, then used to build the book.
 //!
 //! The book must build the same everywhere, so the kit pins one mdBook version. A fresh machine needs nothing
 //! but the Rust toolchain: the first `cargo xtask book` (or `check`) compiles that version from crates.io into
 //! `.tools/bin/`, which later runs reuse. An `mdbook` already on `PATH` is used only if it is that version.
+//! It is compiled with its search and nothing else: the kit serves the book itself (see `serve.rs`), so
+//! mdBook's own web server and file watcher would be compile time for nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,14 +23,17 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         return Ok(found);
     }
     let tools = root.join(TOOLS_DIR);
-    eprintln!(
-        "installing mdbook {VERSION} into {} (first time only; it compiles for a few minutes)...",
-        tools.display()
+    println!(
+        "== installing the book's tool, mdBook {VERSION}, into {TOOLS_DIR}/ (first time only: it compiles for \
+         about a minute and a half on two cores; nothing needs doing afterwards)"
     );
     let status = Command::new(crate::cargo::cargo())
-        .args(["install", "mdbook", "--locked", "--version", &format!("={VERSION}"), "--root"])
+        .args(["install", "mdbook", "--locked", "--version", &format!("={VERSION}")])
+        .args(["--no-default-features", "--features", "search", "--root"])
         .arg(&tools)
-        // Cargo prints its own progress line as it compiles.
+        // With the install folder on its PATH, cargo has no reason to print its "be sure to add it to your
+        // PATH" warning, which reads like an instruction: the kit finds the tool there by itself.
+        .env("PATH", with_on_path(&tools.join("bin")))
         .status()
         .context("could not run `cargo install`")?;
     if !status.success() {
@@ -58,14 +63,46 @@ fn version_of(program: &Path) -> Option<String> {
     Some(text.trim().trim_start_matches("mdbook").trim().trim_start_matches('v').to_owned())
 }
 
+/// `folder` first, then the rest of `PATH`.
+fn with_on_path(folder: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let folders = std::iter::once(folder.to_path_buf()).chain(std::env::split_paths(&rest));
+    std::env::join_paths(folders).unwrap_or(rest)
+}
+
 /// Builds the book in `book_dir` into `destination`. On failure, the error carries mdBook's own messages.
+///
+/// `book.toml` runs the kit's preprocessor through `cargo run`, which works for anyone who builds the book
+/// with a plain `mdbook build`; from here the preprocessor is this very program, already built, so mdBook is
+/// told to call it directly (an environment variable overrides that key of `book.toml`).
 pub fn build(mdbook: &Path, book_dir: &Path, destination: &Path) -> Result<()> {
+    let this_program = std::env::current_exe().context("cannot find the running xtask program")?;
     let output = Command::new(mdbook)
         .arg("build")
         .arg(book_dir)
         .arg("--dest-dir")
         .arg(destination)
+        .env(
+            "MDBOOK_PREPROCESSOR__SEQUENCE_DIAGRAMS__COMMAND",
+            format!("{} mdbook-preprocessor", shell_quoted(&this_program)),
+        )
         .output()
         .context("could not run mdbook")?;
     if output.status.success() { Ok(()) } else { bail!("{}", String::from_utf8_lossy(&output.stderr).trim()) }
+}
+
+/// A path as one word of a POSIX shell command line, which is how mdBook splits a preprocessor's command.
+fn shell_quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_with_spaces_and_quotes_stays_one_word() {
+        assert_eq!(shell_quoted(Path::new("/a b/x")), "'/a b/x'");
+        assert_eq!(shell_quoted(Path::new("/it's")), r"'/it'\''s'");
+    }
 }

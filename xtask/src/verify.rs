@@ -66,6 +66,7 @@ pub fn run(options: &Options) -> Result<Report> {
     let root = &options.root;
     let manifest = Manifest::load(root)?;
     let mut kit = layout::check_kit(root, &manifest, root.join("solutions").is_dir());
+    kit.extend(crate::starters::check(root, &manifest));
 
     // A class template (`cargo xtask export classroom`) ships without solutions: then only the starters are checked.
     let with_solutions = root.join("solutions").is_dir();

@@ -137,3 +137,63 @@ fn an_invalid_manifest_stops_the_tool_with_exit_code_2() {
     assert_eq!(code, 2, "a manifest the tool cannot read is the tool's failure, not a breach:\n{output}");
     assert!(output.contains("format 7"), "{output}");
 }
+
+#[test]
+fn an_edited_starter_that_the_lock_does_not_record_is_named() {
+    let kit = Kit::new();
+    kit.edit("exercises/01-adding/src/main.rs", "todo!", "unimplemented!");
+    kit.assert_breach("exercises/starters.lock does not match the starters on disk");
+}
+
+/// Runs git in the kit, as its own author, so that the test needs no git configuration of the machine.
+fn git(kit: &Kit, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(kit.path(""))
+        .args(["-c", "user.name=kit", "-c", "user.email=kit@localhost", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+#[test]
+fn reset_gives_back_the_pristine_starter_and_keeps_the_students_files() {
+    let kit = Kit::new();
+    git(&kit, &["init", "--quiet"]);
+    git(&kit, &["add", "--all"]);
+    git(&kit, &["commit", "--quiet", "--message", "the kit"]);
+    let starter = std::fs::read(kit.path("exercises/01-adding/src/main.rs")).expect("the starter");
+    // A student's work: the starter edited, and committed, and a module of their own.
+    kit.write("exercises/01-adding/src/main.rs", "fn main() { println!(\"mine\"); }\n");
+    kit.write("exercises/01-adding/src/extra.rs", "// mine too\n");
+    git(&kit, &["add", "--all"]);
+    git(&kit, &["commit", "--quiet", "--message", "my work"]);
+
+    let (code, output) = kit.xtask(&["reset", "1", "--yes"]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(std::fs::read(kit.path("exercises/01-adding/src/main.rs")).unwrap(), starter, "{output}");
+    assert!(!kit.path("exercises/01-adding/src/extra.rs").exists(), "the student's own module is moved away");
+    let backups: Vec<_> = std::fs::read_dir(kit.path("target/reset-backup")).unwrap().flatten().collect();
+    assert_eq!(backups.len(), 1, "one copy of the student's files");
+    let backup = backups[0].path();
+    assert_eq!(std::fs::read_to_string(backup.join("main.rs")).unwrap(), "fn main() { println!(\"mine\"); }\n");
+    assert_eq!(std::fs::read_to_string(backup.join("extra.rs")).unwrap(), "// mine too\n");
+    // The lock and the blobs in git agree with the files on disk again.
+    let (code, output) = kit.verify();
+    assert_eq!(code, 0, "{output}");
+}
+
+#[test]
+fn reset_without_a_terminal_asks_for_yes_and_changes_nothing() {
+    let kit = Kit::new();
+    git(&kit, &["init", "--quiet"]);
+    git(&kit, &["add", "--all"]);
+    git(&kit, &["commit", "--quiet", "--message", "the kit"]);
+    kit.write("exercises/01-adding/src/main.rs", "fn main() {}\n");
+    let (code, output) = kit.xtask(&["reset", "1"]);
+    assert_ne!(code, 0, "{output}");
+    assert!(output.contains("pass --yes"), "{output}");
+    assert_eq!(std::fs::read_to_string(kit.path("exercises/01-adding/src/main.rs")).unwrap(), "fn main() {}\n");
+}

@@ -56,6 +56,7 @@ fn barred(text: &str) -> String {
 /// it if it runs longer than `limit`. assert_cmd runs it on a thread of its own, so the test's runtime keeps
 /// serving whatever the program talks to meanwhile.
 pub async fn run_to_end(program: &Program, args: &[&str], input: &str, limit: Duration, section: Section) -> Finished {
+    crate::panics::report_panics_briefly();
     let mut command = assert_cmd::Command::from_std(program.command(args, &[]));
     command.write_stdin(input.to_owned()).timeout(limit);
     let started = Instant::now();
@@ -93,6 +94,7 @@ pub struct Running {
 
 impl Running {
     pub fn start(program: &Program, args: &[&str]) -> Running {
+        crate::panics::report_panics_briefly();
         let mut command = tokio::process::Command::from(program.command(args, &[]));
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command

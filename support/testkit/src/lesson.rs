@@ -55,6 +55,7 @@ pub fn within<F: Future>(
     section: Section,
     future: F,
 ) -> impl Future<Output = F::Output> + use<F> {
+    crate::panics::report_panics_briefly();
     let caller = std::panic::Location::caller();
     let what = what.to_owned();
     async move {
@@ -75,7 +76,8 @@ pub fn within<F: Future>(
             }
             _ = tokio::time::sleep(limit) => panic!(
                 "timed out after {limit:?} waiting for {what}.\n\
-                 Nothing arrived: is the handler missing, stuck, or waiting for something that never comes?\n\
+                 The program neither did it nor failed meanwhile: is the handler missing, stuck, or waiting for \
+                 something that never comes?\n\
                  Read: {section}\n(waited at {caller})"
             ),
         }

@@ -7,26 +7,23 @@
 //! - [`Server`] runs the exercise's binary with `--port 0` for the length of a test, and reads where it listens;
 //! - [`http`] is a deliberately small HTTP/1.1 client, so a test can show exactly what goes over the wire;
 //! - [`ws`] wraps a WebSocket client whose every receive has a timeout;
-//! - `sio` (feature `socketio`) does the same for a Socket.IO client, and `eio` speaks Socket.IO by hand, for
+//! - [`sio`] does the same for a Socket.IO client, and `eio` speaks Socket.IO by hand, for
 //!   tests that must see (or send) exact packets;
-//! - `cli` (feature `cli`) runs the student's command-line program: its input, output and exit code;
-//! - `reference` (feature `reference-server`) is a finished chat server, for the tests of a client;
+//! - [`cli`] runs the student's command-line program: its input, output and exit code;
+//! - [`reference`] is a finished chat server, for the tests of a client;
 //! - [`html::outline`] reduces a page to its element structure, for snapshots that survive a reworded sentence;
 //! - [`Section`] names the part of the book that explains a behaviour, so a failing test says where to read.
 
-#[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "socketio")]
 pub mod eio;
 pub mod html;
 pub mod http;
 mod lesson;
+mod panics;
 pub mod proxy;
 pub mod redis;
-#[cfg(feature = "reference-server")]
 pub mod reference;
 mod server;
-#[cfg(feature = "socketio")]
 pub mod sio;
 pub mod ws;
 

@@ -53,6 +53,7 @@ impl Server {
     /// Like [`Server::start`], with more arguments (`--db PATH`, say). Under the grader the program runs in a
     /// sandbox where only the folders in `writable` can be written to.
     pub async fn start_with(program: &str, args: &[&str], writable: &[&Path], section: Section) -> Server {
+        crate::panics::report_panics_briefly();
         let mut server = Server {
             program: Program::new(program),
             args: args.iter().map(OsString::from).collect(),
@@ -288,6 +289,11 @@ impl Tail {
         if self.lines.is_empty() && line.trim().is_empty() {
             return;
         }
+        // The kit starts programs with backtraces off and says so itself: Rust's advice to turn them on with
+        // RUST_BACKTRACE would not work, and reads like the next step.
+        if line.starts_with("note: run with `RUST_BACKTRACE=1`") {
+            return;
+        }
         let mut kept: String = line.chars().take(LINE_CHARS).collect();
         if kept.len() < line.len() {
             kept.push_str(" ...");
@@ -350,7 +356,9 @@ mod tests {
         for number in 0..(TAIL_LINES + 5) {
             tail.push(&format!("test line_{number} ... ok"));
         }
+        tail.push("note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace");
         let text = tail.render();
+        assert!(!text.contains("RUST_BACKTRACE"), "the kit turned backtraces off itself: {text}");
         assert!(text.contains("last 40 lines"), "{text}");
         assert!(!text.contains("line_4 "), "{text}");
         assert!(text.lines().filter(|line| line.starts_with("test ")).count() == 0, "{text}");

@@ -60,6 +60,7 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
 use std::fmt;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// mdBook's preprocessor protocol: called as `xtask mdbook-preprocessor` (book JSON on stdin, book JSON on stdout)
@@ -102,35 +103,72 @@ fn preprocess(input: impl Read, mut output: impl Write) -> anyhow::Result<()> {
     let Value::Array(pair) = input else {
         bail!("expected [context, book] from mdBook on stdin, got something else");
     };
-    let [_context, mut book]: [Value; 2] = pair.try_into().map_err(|pair: Vec<Value>| {
+    let [context, mut book]: [Value; 2] = pair.try_into().map_err(|pair: Vec<Value>| {
         anyhow!("expected [context, book] from mdBook on stdin, got an array of {} items", pair.len())
     })?;
-    rewrite_book(&mut book)?;
+    let book_root = context.get("root").and_then(Value::as_str).map(PathBuf::from);
+    let starters = match book_root.as_deref().and_then(crate::starters::kit_of) {
+        Some(kit) => Some(pristine_starters(&kit, book_root.as_deref().unwrap_or(&kit))?),
+        None => None,
+    };
+    rewrite_book(&mut book, starters.as_ref())?;
     serde_json::to_writer(&mut output, &book).context("writing the book to stdout")?;
     Ok(())
 }
 
-fn rewrite_book(book: &mut Value) -> anyhow::Result<()> {
+/// Where the book reads starter files from: the kit, its pristine starters, and the pages' folder.
+struct Starters {
+    kit: PathBuf,
+    pristine: PathBuf,
+    pages: PathBuf,
+}
+
+/// Writes the starters as shipped under the kit's `target/pristine/`, so that the book quotes them and not a
+/// student's edited files (see `starters.rs`). A starter git cannot read back is quoted from disk, with a
+/// warning on stderr, which mdBook shows.
+fn pristine_starters(kit: &Path, book_root: &Path) -> anyhow::Result<Starters> {
+    let pristine = kit.join("target").join("pristine");
+    for warning in crate::starters::materialize(kit, &pristine)? {
+        eprintln!("warning: {warning}");
+    }
+    Ok(Starters { kit: kit.to_path_buf(), pristine, pages: book_root.join("src") })
+}
+
+fn rewrite_book(book: &mut Value, starters: Option<&Starters>) -> anyhow::Result<()> {
     // mdBook 0.5 calls the list `items`; 0.4 called it `sections`.
     let key = if book.get("items").is_some() { "items" } else { "sections" };
     let Some(items) = book.get_mut(key).and_then(Value::as_array_mut) else {
         bail!("the book from mdBook has neither an \"items\" nor a \"sections\" list");
     };
-    rewrite_items(items)
+    rewrite_items(items, starters)
 }
 
-fn rewrite_items(items: &mut [Value]) -> anyhow::Result<()> {
+fn rewrite_items(items: &mut [Value], starters: Option<&Starters>) -> anyhow::Result<()> {
     for item in items {
         // Separators (`"Separator"`) and part titles (`{"PartTitle": ...}`) have no content.
         let Some(chapter) = item.get_mut("Chapter") else {
             continue;
         };
+        if let Some(starters) = starters {
+            point_includes_at_pristine_starters(chapter, starters);
+        }
         rewrite_chapter(chapter)?;
         if let Some(sub_items) = chapter.get_mut("sub_items").and_then(Value::as_array_mut) {
-            rewrite_items(sub_items)?;
+            rewrite_items(sub_items, starters)?;
         }
     }
     Ok(())
+}
+
+fn point_includes_at_pristine_starters(chapter: &mut Value, starters: &Starters) {
+    let Some(content) = chapter.get("content").and_then(Value::as_str) else { return };
+    // A page's includes are relative to its own folder inside the book's sources.
+    let page = chapter.get("source_path").and_then(Value::as_str).unwrap_or("");
+    let folder = starters.pages.join(Path::new(page).parent().unwrap_or(Path::new("")));
+    let rewritten = crate::starters::rewrite_includes(content, &folder, &starters.kit, &starters.pristine);
+    if rewritten != content {
+        chapter["content"] = Value::String(rewritten);
+    }
 }
 
 fn rewrite_chapter(chapter: &mut Value) -> anyhow::Result<()> {

@@ -259,7 +259,7 @@ impl Toolchain {
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
         // The cargo running us (`cargo xtask` sets CARGO to the real binary, not rustup's proxy), and the rustc
         // beside it: the build uses exactly the toolchain the kit uses, whatever rustup's default is.
-        let cargo = which(&cargo::cargo()).unwrap_or_else(|| cargo::cargo());
+        let cargo = which(&cargo::cargo()).unwrap_or_else(cargo::cargo);
         let cargo = cargo.canonicalize().unwrap_or(cargo);
         let mut env = vec![
             ("CARGO_HOME".to_owned(), cargo_home.clone().into_os_string()),
