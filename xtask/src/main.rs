@@ -20,6 +20,7 @@ mod mdbook;
 mod progress;
 mod serve;
 mod starters;
+mod unify;
 mod verify;
 mod xml;
 mod zip;
@@ -97,6 +98,9 @@ enum Verb {
         #[arg(long, conflicts_with = "chapter")]
         pin: bool,
     },
+    /// For maintainers: name every dependency that two ways of building the kit would compile with different
+    /// features, and print what support/unify/Cargo.toml must ask for instead.
+    Unify,
     /// mdBook calls this to render ```sequence diagrams (see book/book.toml).
     #[command(hide = true)]
     MdbookPreprocessor {
@@ -151,6 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::Bench(BenchTarget::Chat(options)) => chat_bench::run(&root, &options),
         Verb::Reset { chapter, yes, pin } => reset(&root, chapter, yes, pin),
+        Verb::Unify => unify::run(&root),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
         Verb::SandboxExec { readable, writable, command } => grade::sandbox_exec(readable, writable, &command),
     }
