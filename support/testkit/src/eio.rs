@@ -97,7 +97,13 @@ impl RawClient {
     pub async fn receive(&mut self, what: &str) -> Received {
         loop {
             match self.socket.receive(what).await {
-                Received::Message(message) if message.to_text().ok() == Some("2") => self.socket.send_text("3").await,
+                Received::Message(message) if message.to_text().ok() == Some("2") => {
+                    // The server may ping and then close the connection (for a message that is too big, say):
+                    // a pong it can no longer take is the end of the connection, which is what the caller asks.
+                    if let Err(error) = self.socket.try_send_text("3").await {
+                        return Received::Broken(error);
+                    }
+                }
                 other => return other,
             }
         }
