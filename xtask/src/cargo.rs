@@ -166,11 +166,13 @@ pub struct Totals {
 }
 
 /// Runs a plain `cargo test` in `root`, showing its output as it comes, and adds up its `test result:` lines.
-pub fn test_workspace(root: &Path) -> Result<Totals> {
+/// With `full`, the tests that take minutes run too (see `harness::Need::FullCheck`).
+pub fn test_workspace(root: &Path, full: bool) -> Result<Totals> {
     // `--no-fail-fast`: every test binary runs, so one failure does not hide the next.
     let mut child = Command::new(cargo())
         .args(["test", "--no-fail-fast"])
         .current_dir(root)
+        .env("KIT_FULL_CHECK", if full { "1" } else { "0" })
         .stdout(Stdio::piped())
         .spawn()
         .context("could not run cargo test")?;
@@ -233,6 +235,11 @@ pub fn parse_outcomes(output: &str) -> BTreeMap<String, Outcome> {
         outcomes.insert(name.trim().to_owned(), outcome);
     }
     outcomes
+}
+
+/// Whether a program called `name` is in one of `PATH`'s folders.
+pub fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|folder| folder.join(name).is_file()))
 }
 
 /// The cargo that runs us (cargo sets `CARGO` for `cargo run`), or the one on `PATH`.

@@ -20,6 +20,7 @@ mod mdbook;
 mod progress;
 mod serve;
 mod starters;
+mod student;
 mod unify;
 mod verify;
 mod xml;
@@ -43,8 +44,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Verb {
-    /// The whole self-check: `cargo test` (solutions and tools), then `verify` with the book build.
-    Check,
+    /// The whole self-check: `cargo test` (solutions and tools), then `verify` with the book build; the tests that
+    /// take minutes only with --full (or on CI).
+    Check {
+        /// Also the tests that take minutes: hostile clients, every browser scenario, the grader on the whole
+        /// kit. CI runs them (it sets `CI`), whatever this says.
+        #[arg(long)]
+        full: bool,
+    },
     /// Prove the invariants: every starter compiles and fails each graded test, every solution passes them,
     /// and manifest, folders, SUMMARY and book agree.
     Verify {
@@ -85,6 +92,13 @@ enum Verb {
         /// The program and its arguments, after `--`.
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
+    },
+    /// Where you stand: every chapter's passing tests and points, and the next thing to do.
+    Progress,
+    /// Run chapter N's tests again on every save of its `src/`; press Enter for the next hint.
+    Watch {
+        /// The chapter to watch.
+        chapter: u32,
     },
     /// Put chapter N's `src/` back as its starter was (it asks first, and keeps a copy of your files).
     Reset {
@@ -137,7 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => workspace_root(),
     };
     match cli.verb {
-        Verb::Check => check(&root),
+        Verb::Check { full } => check(&root, full),
         Verb::Verify { no_book, json } => {
             let report = verify::run(&verify::Options { root, book: !no_book })?;
             if json {
@@ -156,6 +170,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Chat(options)) => chat_bench::run(&root, &options),
         Verb::Reset { chapter, yes, pin } => reset(&root, chapter, yes, pin),
         Verb::Unify => unify::run(&root),
+        Verb::Progress => student::progress(&root),
+        Verb::Watch { chapter } => student::watch(&root, chapter),
         Verb::MdbookPreprocessor { args } => diagrams::run_preprocessor(&args),
         Verb::SandboxExec { readable, writable, command } => grade::sandbox_exec(readable, writable, &command),
     }
@@ -167,12 +183,29 @@ fn workspace_root() -> PathBuf {
     xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }
 
-fn check(root: &Path) -> Result<ExitCode> {
-    // The book's tool first, so that a missing mdBook is installed before anything is reported.
-    mdbook::ensure(root)?;
+fn check(root: &Path, full: bool) -> Result<ExitCode> {
+    // The book is needed last, by verify: its tool compiles meanwhile, whenever the build leaves a core idle.
+    let book_tool = mdbook::ensure_in_background(root);
+    if book_tool.is_some() {
+        println!(
+            "== the book's tool, mdBook {}, compiles in the background into {}/ (first time only)",
+            mdbook::VERSION,
+            mdbook::TOOLS_DIR
+        );
+    }
     install_npm_packages(root);
-    println!("== cargo test (the solutions and the kit's tools)");
-    let tests = cargo::test_workspace(root)?;
+    let tests_that_take_minutes = if full || harness_on_ci() { "all of them" } else { "but those that take minutes" };
+    println!("== cargo test: the solutions and the kit's tools, {tests_that_take_minutes}");
+    if !root.join("target").join("debug").is_dir() {
+        println!(
+            "   (the first time, cargo compiles every dependency once for the whole kit: about two minutes on two cores)"
+        );
+    }
+    let tests = cargo::test_workspace(root, full)?;
+    if let Some(book_tool) = book_tool {
+        println!("\n== waiting for the book's tool, if it is still compiling");
+        book_tool.join().map_err(|_| anyhow::anyhow!("installing the book's tool panicked"))??;
+    }
     println!("\n== cargo xtask verify");
     let report = verify::run(&verify::Options { root: root.to_path_buf(), book: true })?;
     verify::print(&report);
@@ -201,6 +234,11 @@ fn check(root: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether CI runs us: then the tests that take minutes run too (the same rule as the kit's test harness).
+fn harness_on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !matches!(value.trim(), "" | "0" | "false"))
+}
+
 /// `npm ci`, if the official Socket.IO client is not installed yet and npm is here: the chat pages serve it,
 /// and the interop tests run it. Without npm those tests are skipped by name; a failed `npm ci` is reported
 /// and the check goes on, so the same skips say what is missing.
@@ -208,9 +246,7 @@ fn install_npm_packages(root: &Path) {
     if root.join("node_modules/socket.io-client/package.json").is_file() {
         return;
     }
-    let npm_on_path = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|folder| folder.join("npm").is_file()));
-    if !npm_on_path {
+    if !cargo::on_path("npm") {
         return;
     }
     println!("== npm ci (installs socket.io-client, pinned by package-lock.json, into node_modules/)");

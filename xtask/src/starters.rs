@@ -211,10 +211,11 @@ pub fn reset(root: &Path, chapter: &Chapter, confirmed: bool) -> Result<()> {
         fs::write(&path, bytes).with_context(|| format!("cannot write {}", entry.path))?;
     }
     println!(
-        "{} is chapter {}'s starter again ({} files); your version is in {}",
+        "{} is chapter {}'s starter again ({} file{}); your version is in {}",
         source.display(),
         chapter.number,
         pristine.len(),
+        if pristine.len() == 1 { "" } else { "s" },
         backup.display()
     );
     Ok(())
