@@ -11,6 +11,7 @@
 mod bench;
 mod cargo;
 mod chat_bench;
+mod cold_bench;
 mod diagrams;
 mod export;
 mod grade;
@@ -131,6 +132,8 @@ enum BenchTarget {
     Grade(grade::bench::Options),
     /// The finished chat (a release build) against an equivalent Node.js socket.io server, same load.
     Chat(chat_bench::Options),
+    /// A fresh clone of the last commit: seconds to the book's first page, and to a green self-check.
+    Cold,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +171,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Verb::Bench(BenchTarget::Loop(options)) => bench::run(&root, &options),
         Verb::Bench(BenchTarget::Grade(options)) => grade::bench::run(&root, &options),
         Verb::Bench(BenchTarget::Chat(options)) => chat_bench::run(&root, &options),
+        Verb::Bench(BenchTarget::Cold) => cold_bench::run(&root),
         Verb::Reset { chapter, yes, pin } => reset(&root, chapter, yes, pin),
         Verb::Unify => unify::run(&root),
         Verb::Progress => student::progress(&root),
