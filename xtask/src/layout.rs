@@ -39,6 +39,37 @@ pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter, with_s
         breaches.extend(check_solution_uses_exercise_tests(root, chapter));
     }
     breaches.extend(check_sections(root, chapter));
+    breaches.extend(check_mistakes(root, chapter));
+    breaches
+}
+
+/// Each plausible mistake must apply to its solution, once, and name a graded test and a heading of the
+/// page; whether the test does catch it is the grader tests' to prove (`every_plausible_mistake_...`).
+fn check_mistakes(root: &Path, chapter: &Chapter) -> Vec<String> {
+    let page = fs::read_to_string(root.join(&chapter.page)).unwrap_or_default();
+    let mut breaches = Vec::new();
+    for mistake in &chapter.mistakes {
+        let file = chapter.solution.join("src").join(&mistake.file);
+        let what = &mistake.what;
+        match fs::read_to_string(root.join(&file)) {
+            Ok(text) if text.matches(mistake.replace.as_str()).count() == 1 => {}
+            Ok(_) => {
+                breaches.push(format!("{}: the mistake {what:?} must match its `replace` exactly once", file.display()))
+            }
+            Err(_) => breaches.push(format!("{}: missing, but the mistake {what:?} changes it", file.display())),
+        }
+        if !chapter.tests.iter().any(|test| test.name == mistake.fails) {
+            breaches.push(format!("course.toml: the mistake {what:?} names `{}`, not a graded test", mistake.fails));
+        }
+        let heading = |line: &str| line.trim_start_matches('#').trim() == mistake.section;
+        if !page.lines().any(|line| line.starts_with('#') && heading(line)) {
+            breaches.push(format!(
+                "course.toml: the mistake {what:?} names the section \"{}\", which {} has no heading for",
+                mistake.section,
+                chapter.page.display()
+            ));
+        }
+    }
     breaches
 }
 

@@ -56,6 +56,25 @@ pub struct Chapter {
     pub hints: Vec<String>,
     #[serde(rename = "test")]
     pub tests: Vec<GradedTest>,
+    /// Plausible mistakes, each a change to the solution that a student could make, with the graded test
+    /// that must catch it and the section its message must name: the tests of the tests.
+    #[serde(rename = "mistake", default)]
+    pub mistakes: Vec<Mistake>,
+}
+
+/// One plausible mistake: `replace` becomes `with` in the solution's file `file` (relative to its `src/`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mistake {
+    /// The mistake, as a student would make it.
+    pub what: String,
+    pub file: PathBuf,
+    pub replace: String,
+    pub with: String,
+    /// The graded test that must fail,
+    pub fails: String,
+    /// and the section of the chapter that its failure message must name.
+    pub section: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

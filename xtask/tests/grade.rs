@@ -68,6 +68,11 @@ fn main() -> ExitCode {
         Check::new("without_a_sandbox_tampering_with_the_kit_stops_the_run", &[], tampering_without_sandbox),
         Check::new("without_a_sandbox_a_replaced_test_binary_stops_the_run", &[], binary_overwriter_without_sandbox),
         Check::new("a_forger_in_every_chapter_of_the_real_kit_scores_zero", SANDBOX_AND_TIME, forger_in_every_chapter),
+        Check::new(
+            "every_plausible_mistake_fails_its_own_test_and_names_its_section",
+            SANDBOX_AND_TIME,
+            plausible_mistakes,
+        ),
     ];
     harness::run(checks)
 }
@@ -385,6 +390,71 @@ fn forger_in_every_chapter() {
         let failed: Vec<&Value> = tests.iter().filter(|test| test["status"] != "passed").collect();
         assert!(failed.is_empty(), "chapter {}: the honest submission lost {failed:#?}", exercise["chapter"]);
     }
+}
+
+/// The mistakes of `course.toml` (`[[chapter.mistake]]`), each made in a copy of its chapter's solution and
+/// graded as a student's work: the named test must fail, and its message must name the named section.
+fn plausible_mistakes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the kit's root").to_path_buf();
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("course.toml")).expect("course.toml")).expect("parses");
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let class = work.path().join("class");
+    // (student, chapter number, the mistake's words, the test, the section)
+    let mut expected: Vec<(String, i64, String, String, String)> = Vec::new();
+    for chapter in manifest["chapter"].as_array().expect("chapters") {
+        let number = chapter["number"].as_integer().expect("a number");
+        let relative = Path::new(chapter["exercise"].as_str().expect("an exercise")).to_path_buf();
+        let solution = root.join(chapter["solution"].as_str().expect("a solution")).join("src");
+        for (index, mistake) in chapter.get("mistake").and_then(|m| m.as_array()).into_iter().flatten().enumerate() {
+            let field = |name: &str| mistake[name].as_str().expect("a string field").to_owned();
+            let student = format!("mistake-{number:02}-{}", index + 1);
+            let into = class.join(&student).join(&relative).join("src");
+            for folder in [root.join(&relative).join("src"), solution.clone()] {
+                copy_sources(&folder, &into, &|text| as_submission(text, &relative));
+            }
+            let file = into.join(field("file"));
+            let text = std::fs::read_to_string(&file).expect("the mistake's file");
+            assert!(text.contains(&field("replace")), "{student}: {:?} is not in {}", field("replace"), file.display());
+            std::fs::write(&file, text.replacen(&field("replace"), &field("with"), 1)).expect("write the mistake");
+            expected.push((student, number, field("what"), field("fails"), field("section")));
+        }
+    }
+    assert!(!expected.is_empty(), "course.toml lists no mistakes");
+    let out = work.path().join("grades");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(&root)
+        .args(["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .expect("run the grader");
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the grader finishes:\n{printed}");
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    let graded = Graded { report: serde_json::from_str(&text).expect("parses"), grades: String::new() };
+    let mut wrong = Vec::new();
+    for (student, number, what, fails, section) in &expected {
+        let exercises = submission(&graded, student)["exercises"].as_array().expect("exercises");
+        let exercise = exercises.iter().find(|exercise| exercise["chapter"] == *number).expect("the chapter's row");
+        let tests = exercise["tests"].as_array().expect("tests");
+        let test = tests.iter().find(|test| test["name"] == fails.as_str()).expect("the named test");
+        let message = test["message"].as_str().unwrap_or("");
+        let named =
+            message.contains(&format!("chapter {number} ")) && message.contains(&format!("section \"{section}\""));
+        if test["status"] == "passed" || !named {
+            let others: Vec<&str> = tests
+                .iter()
+                .filter(|test| test["status"] != "passed")
+                .filter_map(|test| test["name"].as_str())
+                .collect();
+            wrong.push(format!(
+                "chapter {number}, {what:?}: `{fails}` should fail naming section {section:?}; it {}: {message}\n  \
+                 (failing: {others:?})",
+                test["status"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "mistakes the tests do not catch, or send to the wrong section:\n{}", wrong.join("\n"));
 }
 
 /// Copies the Rust sources of `from` into `into`, through `transform`, keeping their folders.

@@ -104,7 +104,7 @@ pub struct Post {
 }
 
 /// What every connection shares: the sending end of the channel. Each connection subscribes its own receiver.
-/// You write `Hub::new`, in `lib.rs`.
+/// You write `Hub::new`, in `main.rs`.
 #[derive(Clone)]
 pub struct Hub {
     pub posts: broadcast::Sender<Post>,
@@ -117,7 +117,7 @@ impl Default for Hub {
     }
 }
 
-/// The routes of chapter 1, and the chat at `/ws` (your `upgrade`, in `lib.rs`), all sharing one `Hub`.
+/// The routes of chapter 1, and the chat at `/ws` (your `upgrade`, in `main.rs`), all sharing one `Hub`.
 pub fn app() -> Router {
     Router::new()
         .route("/", get(|| async { Html(CHAT_PAGE) }))
