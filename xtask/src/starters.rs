@@ -150,8 +150,16 @@ pub fn check(root: &Path, manifest: &Manifest) -> Vec<String> {
 /// read falls back to the file on disk, with a warning: the book then shows what is there.
 pub fn materialize(root: &Path, destination: &Path) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
+    // A template not yet committed, or a copy without its history: the files on disk are all there is.
+    let from_git = in_git_work_tree(root);
+    if !from_git {
+        warnings
+            .push("this folder is not in a git repository: the book quotes the starters as they are on disk".into());
+    }
     for entry in load(root)? {
-        let bytes = match pristine(root, &entry) {
+        let read_back =
+            if from_git { pristine(root, &entry) } else { fs::read(root.join(&entry.path)).map_err(Into::into) };
+        let bytes = match read_back {
             Ok(bytes) => bytes,
             Err(error) => {
                 warnings.push(format!("{error:#}; the book quotes the file on disk instead"));

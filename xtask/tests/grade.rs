@@ -351,7 +351,9 @@ fn forger_in_every_chapter() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the kit's root").to_path_buf();
     let work = tempfile::tempdir().expect("a temporary folder");
     let class = work.path().join("class");
-    for exercise in std::fs::read_dir(root.join("exercises")).expect("the kit's exercises").flatten() {
+    let exercises = std::fs::read_dir(root.join("exercises")).expect("the kit's exercises").flatten();
+    // Every exercise's folder (beside them is `starters.lock`, a file).
+    for exercise in exercises.filter(|entry| entry.path().is_dir()) {
         let name = exercise.file_name();
         let relative = Path::new("exercises").join(&name);
         for (student, from, transform) in [
