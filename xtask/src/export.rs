@@ -110,6 +110,9 @@ fn kit_files(kit: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         if relative == "README.md" {
             *data = template_readme(kit, &String::from_utf8_lossy(data))?.into_bytes();
         }
+        if relative == "course.toml" {
+            *data = without_mistakes(&String::from_utf8_lossy(data))?.into_bytes();
+        }
     }
     files.sort();
     Ok(files)
@@ -130,6 +133,48 @@ fn collect(kit: &Path, path: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
         files.push((relative, std::fs::read(path)?));
     }
     Ok(())
+}
+
+/// `course.toml` without its `[[chapter.mistake]]` tables (and the comments just above them): each quotes
+/// a line of a solution, which is not for students' eyes, and only the kit's own tests use them. The rest is
+/// kept as written, comments and all; the result is checked to say exactly what the original says but those.
+fn without_mistakes(manifest: &str) -> Result<String> {
+    // A table's header alone on its line, `[[chapter]]` or `[x.y]`: where a mistake's table ends.
+    let is_header = |line: &str| {
+        let name = line.trim_end().trim_start_matches('[').trim_end_matches(']');
+        line.starts_with('[')
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    let mut in_mistake = false;
+    for line in manifest.lines() {
+        if line.trim_end() == "[[chapter.mistake]]" {
+            while kept.last().is_some_and(|previous| previous.starts_with('#')) {
+                kept.pop();
+            }
+            in_mistake = true;
+        } else if is_header(line) {
+            in_mistake = false;
+        }
+        if !in_mistake {
+            kept.push(line);
+        }
+    }
+    let stripped = format!("{}\n", kept.join("\n"));
+    let mut expected: toml::Table = toml::from_str(manifest).context("course.toml is not valid")?;
+    for chapter in expected.get_mut("chapter").and_then(toml::Value::as_array_mut).into_iter().flatten() {
+        if let Some(chapter) = chapter.as_table_mut() {
+            chapter.remove("mistake");
+        }
+    }
+    let actual: toml::Table = toml::from_str(&stripped).context("course.toml without its mistakes is not valid")?;
+    if actual != expected {
+        bail!(
+            "course.toml without its mistakes says something else than course.toml; check its [[chapter.mistake]] tables"
+        );
+    }
+    Ok(stripped)
 }
 
 /// The kit's workspace manifest without the solutions and the tests that need them.
@@ -270,3 +315,26 @@ jobs:
         with:
           runners: kit
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_manifest_has_no_mistakes_and_keeps_the_rest() {
+        let manifest = "[[chapter]]\nnumber = 1\n\n[[chapter.test]]\nname = \"a\"\n\n# About the mistakes.\n\
+                        [[chapter.mistake]]\nwhat = \"x\"\nreplace = \"\"\"\nsolution line\n[not a header\n\"\"\"\n\n\
+                        [[chapter]]\nnumber = 2\n";
+        let stripped = without_mistakes(manifest).expect("strips");
+        assert!(!stripped.contains("mistake") && !stripped.contains("solution line"), "{stripped}");
+        assert!(stripped.contains("name = \"a\"") && stripped.contains("number = 2"), "{stripped}");
+    }
+
+    #[test]
+    fn the_kits_own_manifest_loses_its_mistakes_and_nothing_else() {
+        let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the kit");
+        let manifest = std::fs::read_to_string(kit.join("course.toml")).expect("course.toml");
+        let stripped = without_mistakes(&manifest).expect("strips");
+        assert!(manifest.contains("[[chapter.mistake]]") && !stripped.contains("[[chapter.mistake]]"));
+    }
+}
