@@ -232,6 +232,15 @@ fn template_readme(kit: &Path, kit_readme: &str) -> Result<String> {
          and which section of the book explains it; `cargo xtask hint N` gives a hint for chapter N, \
          `cargo xtask hint N 2` a more specific one. Edit only `src/`: your work is graded with pristine \
          copies of the tests, and each push is graded by the class's workflow.\n\n\
+         ```sh\n\
+         cargo xtask progress     # every chapter: passing tests and points, and what to do next\n\
+         cargo xtask watch 1      # chapter 1's tests again on every save; Enter shows the next hint\n\
+         cargo xtask reset 1      # chapter 1's src/ back to its starter (it asks first, and keeps a copy)\n\
+         cargo run -p kit-wire -- spy --to 3000 --port 4000   # every request, frame and packet, decoded\n\
+         cargo run -p kit-wire -- talk --socket-io http://127.0.0.1:3000   # a terminal Socket.IO client\n\
+         ```\n\n\
+         The book always quotes the starters as shipped, whatever you have written since. A failing test \
+         prints its message without a backtrace; `KIT_BACKTRACE=1` shows one.\n\n\
          {table}\n\n\
          ## Programs some chapters need\n\n\
          - From chapter 4 on, the chat page loads the official Socket.IO client from the npm package \

@@ -98,8 +98,8 @@ enum Verb {
     Progress,
     /// Run chapter N's tests again on every save of its `src/`; press Enter for the next hint.
     Watch {
-        /// The chapter to watch.
-        chapter: u32,
+        /// The chapter to watch; by default, the first one not done yet.
+        chapter: Option<u32>,
     },
     /// Put chapter N's `src/` back as its starter was (it asks first, and keeps a copy of your files).
     Reset {

@@ -142,10 +142,27 @@ pub fn progress(root: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `cargo xtask watch N`: chapter N's tests on every save of its `src/`; Enter shows the next hint.
-pub fn watch(root: &Path, number: u32) -> Result<ExitCode> {
+/// `cargo xtask watch [N]`: chapter N's tests on every save of its `src/` (by default, the first chapter
+/// not done); Enter shows the next hint.
+pub fn watch(root: &Path, number: Option<u32>) -> Result<ExitCode> {
     let manifest = Manifest::load(root)?;
-    let chapter = manifest.chapter(number)?.clone();
+    let chapter = match number {
+        Some(number) => manifest.chapter(number)?.clone(),
+        None => {
+            println!("finding the first chapter not done yet...");
+            let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
+            let build = cargo::build_tests(root, &packages)?;
+            let unfinished =
+                manifest.chapters.iter().find(|chapter| standing(root, chapter, &build).first_failure.is_some());
+            match unfinished {
+                Some(chapter) => chapter.clone(),
+                None => {
+                    println!("Every graded test passes: there is nothing left to watch. Well done!");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+    };
     let source = root.join(&chapter.exercise).join("src");
     let (keys, pressed) = mpsc::channel();
     std::thread::spawn(move || {

@@ -5,6 +5,8 @@
 //! The hostile classes need bubblewrap, the grader's sandbox: without it a check is reported as skipped, by
 //! name, with the command that installs it (and fails on CI, which installs it).
 
+#[path = "../src/grade/as_submission.rs"]
+mod as_submission;
 mod common;
 
 use std::collections::BTreeMap;
@@ -12,6 +14,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
+use as_submission::as_submission;
 use common::{Kit, copy_tree, fixtures};
 use harness::{Check, Need};
 use serde_json::Value;
@@ -471,20 +474,6 @@ fn copy_sources(from: &Path, into: &Path, transform: &dyn Fn(&str) -> String) {
             std::fs::write(into.join(entry.file_name()), transform(&text)).expect("write");
         }
     }
-}
-
-/// A solution's source as a student hands it in: the solution reaches the exercise's given files through a
-/// `#[path = "../../../exercises/NN-slug/src/..."]` (one `../` more from `src/client/`); the student's program
-/// has them beside it.
-fn as_submission(solution: &str, exercise: &Path) -> String {
-    let given = format!("{}/", exercise.display());
-    let kept: String = solution
-        .lines()
-        .filter(|line| !(line.starts_with("#[path = \"") && line.contains(&given)))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    // Chapter 1's page, `include_str!`'d from the exercise's folder.
-    kept.replace(&format!("../../../{given}"), "../")
 }
 
 /// `text` with every `todo!(...)` replaced by a call to `forge()`, and `forge` defined at the end of the file

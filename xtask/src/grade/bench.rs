@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+use super::as_submission::as_submission;
 
 use super::Options as GradeOptions;
 use super::submission::{self, Purpose};
@@ -129,14 +131,9 @@ fn generate(kit: &Path, manifest: &Manifest, kind: Kind, folder: &Path) -> Resul
             layers.push((kit.join(&chapter.solution).join("src"), true));
         }
         for (from, is_solution) in layers {
-            for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
-                let entry = entry?;
-                let mut text = std::fs::read_to_string(entry.path())?;
-                if is_solution {
-                    text = as_submission(&text, chapter);
-                }
-                std::fs::write(source.join(entry.file_name()), text)?;
-            }
+            copy_sources(&from, &source, &|text| {
+                if is_solution { as_submission(text, &chapter.exercise) } else { text.to_owned() }
+            })?;
         }
     }
     if let (Kind::Broken, Some(chapter)) = (kind, manifest.chapters.last()) {
@@ -147,12 +144,20 @@ fn generate(kit: &Path, manifest: &Manifest, kind: Kind, folder: &Path) -> Resul
     Ok(())
 }
 
-/// A solution's source as a student's would be: the solution reaches the exercise's given files through
-/// `../../../exercises/NN-slug/`, where the student's program has them beside it.
-pub fn as_submission(solution: &str, chapter: &crate::manifest::Chapter) -> String {
-    let exercise = format!("../../../{}/", chapter.exercise.display());
-    let given = format!("#[path = \"{exercise}src/protocol.rs\"]\n");
-    solution.replace(&given, "").replace(&exercise, "../")
+/// Copies the files of `from` into `into` through `transform`, folders and all (chapter 10's client is in
+/// `src/client/`).
+fn copy_sources(from: &Path, into: &Path, transform: &dyn Fn(&str) -> String) -> Result<()> {
+    std::fs::create_dir_all(into)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            copy_sources(&entry.path(), &into.join(entry.file_name()), transform)?;
+        } else {
+            let text = std::fs::read_to_string(entry.path())?;
+            std::fs::write(into.join(entry.file_name()), transform(&text))?;
+        }
+    }
+    Ok(())
 }
 
 /// The naive way: a fresh copy of the kit with the student's code, its own target directory, `cargo test`.
@@ -162,15 +167,20 @@ fn grade_naively(kit: &Path, manifest: &Manifest, student: &Path, copy: &Path) -
     std::fs::write(copy.join("Cargo.toml"), workspace)?;
     std::fs::copy(kit.join("Cargo.lock"), copy.join("Cargo.lock"))?;
     let started = Instant::now();
-    Command::new(crate::cargo::cargo())
+    let output = Command::new(crate::cargo::cargo())
         .args(["test", "--offline", "--no-fail-fast", "--workspace"])
         .current_dir(copy)
         .env("CARGO_TARGET_DIR", copy.join("target"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+        .stderr(Stdio::piped())
+        .output()
         .context("could not run cargo test")?;
     let elapsed = started.elapsed();
+    // Failing tests are part of grading; a workspace that cargo cannot even load is a broken measurement.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.contains("Compiling") {
+        bail!("the naive run compiled nothing, so its time means nothing; cargo said:\n{}", stderr.trim());
+    }
     let _ = std::fs::remove_dir_all(copy);
     Ok(elapsed)
 }

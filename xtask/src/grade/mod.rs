@@ -7,6 +7,7 @@
 //! starts the student's program in the sandbox. The next submission builds while the previous one's tests
 //! run, so both cores work. The results are written by the grader itself, after every student process is gone.
 
+mod as_submission;
 pub mod bench;
 mod build;
 pub mod formats;
