@@ -24,6 +24,8 @@ use crate::manifest::{Chapter, Manifest};
 
 /// What every build of a class shares.
 pub struct Settings {
+    /// Held for as long as this grading run lasts: see [`lock_target_dir`].
+    _target_lock: std::fs::File,
     kit: PathBuf,
     manifest: Manifest,
     work: PathBuf,
@@ -51,6 +53,20 @@ pub struct Built {
     timed_out: bool,
 }
 
+/// Waits until no other grading run uses `target_dir`, and keeps it to this one. Each submission's programs
+/// are moved out of the shared target directory, and every exercise's artifacts scrubbed, as soon as they are
+/// built: two runs at once (an instructor's two terminals, or two tests) would take each other's programs.
+fn lock_target_dir(target_dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(target_dir)?;
+    let path = target_dir.join(".grading.lock");
+    let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    if file.try_lock().is_err() {
+        eprintln!("waiting for another grading run to finish (it uses {} too)...", target_dir.display());
+        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+    }
+    Ok(file)
+}
+
 impl Settings {
     pub fn new(
         kit: &Path,
@@ -61,7 +77,9 @@ impl Settings {
     ) -> Result<Settings> {
         let kit_target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
         let workspace = submission::workspace(kit, &manifest.chapters, Purpose::Programs)?;
+        let target_lock = lock_target_dir(&kit_target.join("grader"))?;
         let settings = Settings {
+            _target_lock: target_lock,
             kit: kit.to_path_buf(),
             manifest: manifest.clone(),
             work: work.to_path_buf(),
@@ -72,7 +90,6 @@ impl Settings {
             protections: protections.clone(),
             tests: build_kit_tests(kit, manifest, &work.join("tests"))?,
         };
-        std::fs::create_dir_all(&settings.target_dir)?;
         Ok(settings)
     }
 
