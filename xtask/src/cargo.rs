@@ -237,9 +237,14 @@ pub fn parse_outcomes(output: &str) -> BTreeMap<String, Outcome> {
     outcomes
 }
 
-/// Whether a program called `name` is in one of `PATH`'s folders.
-pub fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|folder| folder.join(name).is_file()))
+/// Where a shell would find `program`: itself if it is a path, else the first file of that name in a folder
+/// of `PATH`.
+pub fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|folder| folder.join(program)).find(|candidate| candidate.is_file())
 }
 
 /// The cargo that runs us (cargo sets `CARGO` for `cargo run`), or the one on `PATH`.

@@ -250,7 +250,7 @@ fn install_npm_packages(root: &Path) {
     if root.join("node_modules/socket.io-client/package.json").is_file() {
         return;
     }
-    if !cargo::on_path("npm") {
+    if cargo::find_program(Path::new("npm")).is_none() {
         return;
     }
     println!("== npm ci (installs socket.io-client, pinned by package-lock.json, into node_modules/)");

@@ -26,7 +26,7 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         "== installing the book's tool, mdBook {VERSION}, into {TOOLS_DIR}/ (first time only: it compiles for \
          about a minute on two cores; nothing needs doing afterwards)"
     );
-    let status = install_command(root).status().context("could not run `cargo install`")?;
+    let status = install_command(root, false).status().context("could not run `cargo install`")?;
     installed(root, status, "see cargo's messages above")
 }
 
@@ -42,22 +42,27 @@ pub fn ensure_in_background(root: &Path) -> Option<std::thread::JoinHandle<Resul
         let log_path = root.join(TOOLS_DIR).join("install.log");
         std::fs::create_dir_all(root.join(TOOLS_DIR))?;
         let log = std::fs::File::create(&log_path).context("cannot write the install log")?;
-        let mut command = install_command(&root);
-        // `nice` lets the self-check's own build have the processor first; without it, the two just share.
-        if crate::cargo::on_path("nice") {
-            let cargo_command = command;
-            command = Command::new("nice");
-            command.arg("-n19").arg(cargo_command.get_program()).args(cargo_command.get_args());
-            command.envs(cargo_command.get_envs().filter_map(|(name, value)| Some((name, value?))));
-        }
-        let status = command.stdout(log.try_clone()?).stderr(log).status().context("could not run `cargo install`")?;
+        let status = install_command(&root, true)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .status()
+            .context("could not run `cargo install`")?;
         installed(&root, status, &format!("its messages are in {}", log_path.display()))
     }))
 }
 
-fn install_command(root: &Path) -> Command {
+/// `cargo install` of the pinned mdBook; `at_low_priority`, under `nice`, so that the self-check's own build
+/// has the processor first (without `nice`, the two just share it).
+fn install_command(root: &Path, at_low_priority: bool) -> Command {
     let tools = root.join(TOOLS_DIR);
-    let mut command = Command::new(crate::cargo::cargo());
+    let mut command = match crate::cargo::find_program(Path::new("nice")).filter(|_| at_low_priority) {
+        Some(nice) => {
+            let mut command = Command::new(nice);
+            command.arg("-n19").arg(crate::cargo::cargo());
+            command
+        }
+        None => Command::new(crate::cargo::cargo()),
+    };
     command
         .args(["install", "mdbook", "--locked", "--version", &format!("={VERSION}")])
         .args(["--no-default-features", "--features", "search", "--root"])

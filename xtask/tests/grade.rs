@@ -372,17 +372,7 @@ fn forger_in_every_chapter() {
             }
         }
     }
-    let out = work.path().join("grades");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(&root)
-        .args(["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .output()
-        .expect("run the grader");
-    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the grader finishes:\n{printed}");
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    let graded = Graded { report: serde_json::from_str(&text).expect("parses"), grades: String::new() };
+    let graded = grade_with_the_real_kit(&root, &class, &work.path().join("grades"));
     for exercise in submission(&graded, "forger")["exercises"].as_array().expect("exercises") {
         let tests = exercise["tests"].as_array().expect("tests");
         let passed: Vec<&str> =
@@ -426,17 +416,7 @@ fn plausible_mistakes() {
         }
     }
     assert!(!expected.is_empty(), "course.toml lists no mistakes");
-    let out = work.path().join("grades");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(&root)
-        .args(["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .output()
-        .expect("run the grader");
-    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the grader finishes:\n{printed}");
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    let graded = Graded { report: serde_json::from_str(&text).expect("parses"), grades: String::new() };
+    let graded = grade_with_the_real_kit(&root, &class, &work.path().join("grades"));
     let mut wrong = Vec::new();
     for (student, number, what, fails, section) in &expected {
         let exercises = submission(&graded, student)["exercises"].as_array().expect("exercises");
@@ -460,6 +440,20 @@ fn plausible_mistakes() {
         }
     }
     assert!(wrong.is_empty(), "mistakes the tests do not catch, or send to the wrong section:\n{}", wrong.join("\n"));
+}
+
+/// Grades the class folder `class` with the kit this test belongs to, its reports written to `out`.
+fn grade_with_the_real_kit(root: &Path, class: &Path, out: &Path) -> Graded {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(root)
+        .args(["grade", class.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .expect("run the grader");
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the grader finishes:\n{printed}");
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    Graded { report: serde_json::from_str(&text).expect("parses"), grades: String::new() }
 }
 
 /// Copies the Rust sources of `from` into `into`, through `transform`, keeping their folders.

@@ -158,12 +158,19 @@ fn git(kit: &Kit, args: &[&str]) {
     assert!(status.success(), "git {args:?} failed");
 }
 
-#[test]
-fn reset_gives_back_the_pristine_starter_and_keeps_the_students_files() {
+/// The fixture kit as a git repository with one commit, as a student's clone of a class template is: the
+/// starters' blobs are in its history.
+fn kit_in_git() -> Kit {
     let kit = Kit::new();
     git(&kit, &["init", "--quiet"]);
     git(&kit, &["add", "--all"]);
     git(&kit, &["commit", "--quiet", "--message", "the kit"]);
+    kit
+}
+
+#[test]
+fn reset_gives_back_the_pristine_starter_and_keeps_the_students_files() {
+    let kit = kit_in_git();
     let starter = std::fs::read(kit.path("exercises/01-adding/src/main.rs")).expect("the starter");
     // A student's work: the starter edited, and committed, and a module of their own.
     kit.write("exercises/01-adding/src/main.rs", "fn main() { println!(\"mine\"); }\n");
@@ -187,10 +194,7 @@ fn reset_gives_back_the_pristine_starter_and_keeps_the_students_files() {
 
 #[test]
 fn reset_without_a_terminal_asks_for_yes_and_changes_nothing() {
-    let kit = Kit::new();
-    git(&kit, &["init", "--quiet"]);
-    git(&kit, &["add", "--all"]);
-    git(&kit, &["commit", "--quiet", "--message", "the kit"]);
+    let kit = kit_in_git();
     kit.write("exercises/01-adding/src/main.rs", "fn main() {}\n");
     let (code, output) = kit.xtask(&["reset", "1"]);
     assert_ne!(code, 0, "{output}");

@@ -276,7 +276,7 @@ impl Toolchain {
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
         // The cargo running us (`cargo xtask` sets CARGO to the real binary, not rustup's proxy), and the rustc
         // beside it: the build uses exactly the toolchain the kit uses, whatever rustup's default is.
-        let cargo = which(&cargo::cargo()).unwrap_or_else(cargo::cargo);
+        let cargo = cargo::find_program(&cargo::cargo()).unwrap_or_else(cargo::cargo);
         let cargo = cargo.canonicalize().unwrap_or(cargo);
         let mut env = vec![
             ("CARGO_HOME".to_owned(), cargo_home.clone().into_os_string()),
@@ -294,13 +294,4 @@ impl Toolchain {
         folders.dedup();
         Toolchain { cargo, folders, env }
     }
-}
-
-/// A program's path as the shell would find it (a bare name is looked up on `PATH`).
-fn which(program: &Path) -> Option<PathBuf> {
-    if program.components().count() > 1 {
-        return Some(program.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|folder| folder.join(program)).find(|candidate| candidate.is_file())
 }

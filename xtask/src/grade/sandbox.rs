@@ -113,11 +113,24 @@ impl Protections {
     }
 }
 
-/// Runs `/bin/true` in the sandbox a student program would get: if that works, everything does.
+/// The system's own folders, which every sandbox shows read-only: its programs, libraries and settings.
+const SYSTEM_TREES: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
+
+/// The `PATH` of a sandboxed process: the grader's own, less the folders the sandbox does not show.
+fn system_path() -> OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let shown = std::env::split_paths(&path).filter(|folder| SYSTEM_TREES.iter().any(|tree| folder.starts_with(tree)));
+    std::env::join_paths(shown).unwrap_or_default()
+}
+
+/// Runs `true` in the sandbox a student program would get: if that works, everything does.
 fn probe_bubblewrap() -> Result<(), String> {
-    let view = View { readable: vec![PathBuf::from("/bin/true")], ..View::default() };
+    let Some(program) = crate::cargo::find_program(Path::new("true")) else {
+        return Err("there is no `true` program on PATH to try bubblewrap with".to_owned());
+    };
+    let view = View { readable: vec![program.clone()], ..View::default() };
     let mut command = Command::new("bwrap");
-    command.args(view.bwrap_args()).arg("--").arg("/bin/true");
+    command.args(view.bwrap_args()).arg("--").arg(&program);
     match command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output() {
         Ok(output) if output.status.success() => Ok(()),
         Ok(output) => Err(format!(
@@ -155,18 +168,16 @@ impl View {
             push(&["--unshare-net".as_ref()]);
         }
         push(&["--die-with-parent".as_ref(), "--new-session".as_ref(), "--cap-drop".as_ref(), "ALL".as_ref()]);
-        // The system, read-only: programs and libraries (with Debian's merged /usr, /bin and /lib are links).
-        push(&["--ro-bind".as_ref(), "/usr".as_ref(), "/usr".as_ref()]);
-        for top in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
-            let path = Path::new(top);
+        // The system, read-only: programs, libraries and settings (the linker's `cc` is a link through
+        // /etc/alternatives on Debian; with a merged /usr, /bin and /lib are links into it, and stay links).
+        for tree in SYSTEM_TREES {
+            let path = Path::new(tree);
             match std::fs::read_link(path) {
                 Ok(target) => push(&["--symlink".as_ref(), target.as_os_str(), path.as_os_str()]),
                 Err(_) if path.is_dir() => push(&["--ro-bind".as_ref(), path.as_os_str(), path.as_os_str()]),
                 Err(_) => {}
             }
         }
-        // The system's settings (the linker's `cc` is a link through /etc/alternatives on Debian).
-        push(&["--ro-bind".as_ref(), "/etc".as_ref(), "/etc".as_ref()]);
         push(&[
             "--proc".as_ref(),
             "/proc".as_ref(),
@@ -184,7 +195,7 @@ impl View {
         }
         push(&["--clearenv".as_ref()]);
         let base: [(&str, OsString); 5] = [
-            ("PATH", "/usr/local/bin:/usr/bin:/bin".into()),
+            ("PATH", system_path()),
             ("HOME", "/tmp".into()),
             ("TMPDIR", "/tmp".into()),
             ("LANG", "C.UTF-8".into()),
@@ -290,7 +301,7 @@ impl TestProcess<'_> {
             .current_dir(self.working_dir)
             // Nothing of the grader's environment leaks in: no tokens, no CARGO_* paths to the kit.
             .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("PATH", system_path())
             .env("HOME", &home)
             .env("TMPDIR", &tmp)
             .env("LANG", "C.UTF-8")
