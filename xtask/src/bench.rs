@@ -156,12 +156,6 @@ impl Scratch {
         let path = std::env::temp_dir().join(format!("kit-bench-{}", std::process::id()));
         let scratch = Scratch { path };
         copy_tree(root, &scratch.path)?;
-        // Share the installed tools (the pinned mdBook) rather than installing them again.
-        let tools = root.join(crate::mdbook::TOOLS_DIR);
-        if tools.exists() {
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(&tools, scratch.path.join(crate::mdbook::TOOLS_DIR))?;
-        }
         Ok(scratch)
     }
 }
@@ -172,8 +166,8 @@ impl Drop for Scratch {
     }
 }
 
-/// Folders that are build output or installed tools, never part of the kit's source.
-const NOT_COPIED: &[&str] = &["target", ".git", ".tools", "node_modules", "build"];
+/// Folders that are build output or installed packages, never part of the kit's source.
+const NOT_COPIED: &[&str] = &["target", ".git", "node_modules", "build"];
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;

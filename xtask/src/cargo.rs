@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -18,23 +20,58 @@ use serde::Deserialize;
 pub struct Build {
     /// The `chapter` test executable of each package, by the package's `Cargo.toml` path.
     pub binaries: HashMap<PathBuf, PathBuf>,
+    /// Every other test executable: the unit and integration tests of the kit's own crates.
+    pub others: Vec<TestBinary>,
     /// The compiler's error messages for each package that failed to build, by `Cargo.toml` path.
     pub errors: HashMap<PathBuf, Vec<String>>,
+    /// The compiler's warnings, each once, as it wrote them.
+    pub warnings: Vec<String>,
+    /// Cargo ended with success: everything built.
+    pub success: bool,
+}
+
+/// A test executable that is not a chapter's.
+#[derive(Debug)]
+pub struct TestBinary {
+    /// `kit-interop tests/browser.rs`, `xtask src/main.rs`: its package and its source, as `cargo test` names it.
+    pub label: String,
+    /// The package's folder, where `cargo test` would run it from.
+    pub folder: PathBuf,
+    pub executable: PathBuf,
+    /// An integration test (`tests/*.rs`), rather than the unit tests of a library or a program.
+    pub integration: bool,
 }
 
 /// The test target every chapter has: `tests/chapter.rs`.
 pub const TEST_TARGET: &str = "chapter";
 
+/// Which packages to build.
+pub enum Packages<'a> {
+    /// These, by name.
+    Named(&'a [String]),
+    /// Every member of the workspace, the starters too.
+    All,
+}
+
 /// Builds the test binaries of `packages` in the workspace at `root`, carrying on past packages that fail.
-pub fn build_tests(root: &Path, packages: &[String]) -> Result<Build> {
+pub fn build_tests(root: &Path, packages: Packages) -> Result<Build> {
     let mut command = Command::new(cargo());
     command.current_dir(root).args(["build", "--tests", "--keep-going", "--message-format=json"]);
-    for package in packages {
-        command.args(["--package", package]);
+    match packages {
+        Packages::Named(names) => {
+            for package in names {
+                command.args(["--package", package]);
+            }
+        }
+        Packages::All => {
+            command.arg("--workspace");
+        }
     }
     // Cargo's own progress goes to stderr, which the person running us sees; JSON comes on stdout.
     let output = command.stderr(Stdio::inherit()).output().context("could not run cargo")?;
-    Ok(read_build_messages(&String::from_utf8_lossy(&output.stdout)))
+    let mut build = read_build_messages(&String::from_utf8_lossy(&output.stdout));
+    build.success = output.status.success();
+    Ok(build)
 }
 
 /// Reads cargo's `--message-format=json` output: test executables and compiler errors, per package.
@@ -44,14 +81,31 @@ pub fn read_build_messages(stdout: &str) -> Build {
         let Ok(message) = serde_json::from_str::<Message>(line) else { continue };
         let manifest = canonical(&message.manifest_path);
         match message.reason.as_str() {
-            "compiler-artifact" if message.target.as_ref().is_some_and(|target| target.name == TEST_TARGET) => {
-                if let Some(executable) = message.executable {
+            // A program the tests run is an artifact with an executable too, but not one built to test.
+            "compiler-artifact" if message.profile.as_ref().is_some_and(|profile| profile.test) => {
+                let (Some(executable), Some(target)) = (message.executable, message.target) else { continue };
+                if target.name == TEST_TARGET {
                     build.binaries.insert(manifest, executable);
+                } else {
+                    let folder = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let source = target.src_path.strip_prefix(&folder).unwrap_or(&target.src_path);
+                    let label = format!("{} {}", package_name(&message.package_id), source.display());
+                    let integration = target.kind.iter().any(|kind| kind == "test");
+                    build.others.push(TestBinary { label, folder, executable, integration });
                 }
             }
             "compiler-message" => {
-                if let Some(diagnostic) = message.message.filter(|diagnostic| diagnostic.level == "error") {
-                    build.errors.entry(manifest).or_default().push(diagnostic.rendered.unwrap_or(diagnostic.message));
+                let Some(diagnostic) = message.message else { continue };
+                let text = diagnostic.rendered.unwrap_or(diagnostic.message);
+                match diagnostic.level.as_str() {
+                    "error" => build.errors.entry(manifest).or_default().push(text),
+                    // A summary ("`xtask` generated 1 warning") has no place of its own in the code.
+                    "warning" if diagnostic.spans.is_some_and(|spans| !spans.is_empty()) => {
+                        if !build.warnings.contains(&text) {
+                            build.warnings.push(text);
+                        }
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -64,8 +118,11 @@ pub fn read_build_messages(stdout: &str) -> Build {
 struct Message {
     reason: String,
     #[serde(default)]
+    package_id: String,
+    #[serde(default)]
     manifest_path: PathBuf,
     target: Option<Target>,
+    profile: Option<Profile>,
     executable: Option<PathBuf>,
     message: Option<Diagnostic>,
 }
@@ -73,6 +130,25 @@ struct Message {
 #[derive(Deserialize)]
 struct Target {
     name: String,
+    #[serde(default)]
+    kind: Vec<String>,
+    #[serde(default)]
+    src_path: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    test: bool,
+}
+
+/// The name in a package id: `path+file:///.../exercises/01-clients-servers#ex01-clients-servers@0.1.0`,
+/// `registry+https://...#serde@1.0.0`, or `path+file:///.../xtask#0.1.0` when the folder has the package's name.
+pub fn package_name(package_id: &str) -> &str {
+    let Some((url, fragment)) = package_id.rsplit_once('#') else { return package_id };
+    match fragment.split_once('@') {
+        Some((name, _version)) => name,
+        None => url.rsplit('/').next().unwrap_or(url),
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,6 +156,7 @@ struct Diagnostic {
     level: String,
     message: String,
     rendered: Option<String>,
+    spans: Option<Vec<serde_json::Value>>,
 }
 
 /// How one test ended, as the test binary reported it.
@@ -100,26 +177,86 @@ pub struct TestRun {
     pub output: String,
     /// Killed for running longer than allowed.
     pub timed_out: bool,
+    /// It exited with success: every test it ran passed (a crash before any test ended is not a success).
+    pub success: bool,
+    /// How long it ran.
+    pub took: Duration,
 }
 
-/// Runs a test binary the way `cargo test` would (from the package's folder), for at most `limit`.
-pub fn run_tests(binary: &Path, package_dir: &Path, limit: Duration) -> Result<TestRun> {
-    let mut child = Command::new(binary)
+/// A test binary to run, and how.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub binary: PathBuf,
+    /// The folder to run it from: its package's, as `cargo test` does.
+    pub folder: PathBuf,
+    /// The longest it may run before it counts as hung and is stopped.
+    pub limit: Duration,
+    /// Whether the tests that take minutes run too (`KIT_FULL_CHECK`, see `harness::Need::FullCheck`).
+    pub full_check: bool,
+}
+
+impl Job {
+    pub fn new(binary: &Path, folder: &Path, limit: Duration) -> Job {
+        Job { binary: binary.to_path_buf(), folder: folder.to_path_buf(), limit, full_check: false }
+    }
+}
+
+/// Runs a test binary the way `cargo test` would (from the package's folder), for at most its limit.
+pub fn run_tests(job: &Job) -> Result<TestRun> {
+    let started = Instant::now();
+    let mut child = Command::new(&job.binary)
         .args(["--color", "never"])
-        .current_dir(package_dir)
+        .current_dir(&job.folder)
         // Failing snapshots fail; they never write `.snap.new` files into the kit.
         .env("INSTA_UPDATE", "no")
         .env("RUST_BACKTRACE", "0")
+        .env("KIT_FULL_CHECK", if job.full_check { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("could not start the test binary {}", binary.display()))?;
+        .with_context(|| format!("could not start the test binary {}", job.binary.display()))?;
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
-    let (_, timed_out) = wait_at_most(&mut child, limit)?;
+    let (status, timed_out) = wait_at_most(&mut child, job.limit)?;
     let output = format!("{}{}", join_reader(stdout), join_reader(stderr));
-    Ok(TestRun { outcomes: parse_outcomes(&output), output, timed_out })
+    let success = !timed_out && status.is_some_and(|status| status.success());
+    Ok(TestRun { outcomes: parse_outcomes(&output), output, timed_out, success, took: started.elapsed() })
+}
+
+/// How many test binaries run at once. A test spends most of its time waiting (for a server to answer, for
+/// a timeout that proves nothing comes), so twice as many as there are processors keeps them busy.
+pub fn at_once() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 2
+}
+
+/// Runs every job, `at_once` at a time, starting them in the order given. `ended` is called (on this thread)
+/// with each job's index as it ends, for progress; the runs come back in the order of `jobs`.
+pub fn run_all(jobs: &[Job], at_once: usize, mut ended: impl FnMut(usize, &Result<TestRun>)) -> Vec<Result<TestRun>> {
+    let next = AtomicUsize::new(0);
+    let mut runs: Vec<Option<Result<TestRun>>> = jobs.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel();
+        for _ in 0..at_once.clamp(1, jobs.len().max(1)) {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    if sender.send((index, run_tests(job))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for (index, run) in receiver {
+            ended(index, &run);
+            runs[index] = Some(run);
+        }
+    });
+    runs.into_iter().map(|run| run.unwrap_or_else(|| Err(anyhow::anyhow!("the test binary was never run")))).collect()
 }
 
 /// Reads a child's pipe to its end on a thread of its own, so the child never blocks on a full pipe while we wait.
@@ -152,54 +289,6 @@ pub fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> Result<
         // The standard library cannot wait for a child with a timeout; polling its status is the portable way.
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The totals of a `cargo test` run.
-pub struct Totals {
-    pub passed: u64,
-    pub failed: u64,
-    /// Tests reported `ignored`: the kit's interop tests on a machine without the programs they need.
-    pub skipped: u64,
-    /// The `skipped: NAME: needs PROGRAM (enable with: COMMAND)` lines those tests printed, to repeat at the end.
-    pub skipped_lines: Vec<String>,
-    pub success: bool,
-}
-
-/// Runs a plain `cargo test` in `root`, showing its output as it comes, and adds up its `test result:` lines.
-/// With `full`, the tests that take minutes run too (see `harness::Need::FullCheck`).
-pub fn test_workspace(root: &Path, full: bool) -> Result<Totals> {
-    // `--no-fail-fast`: every test binary runs, so one failure does not hide the next.
-    let mut child = Command::new(cargo())
-        .args(["test", "--no-fail-fast"])
-        .current_dir(root)
-        .env("KIT_FULL_CHECK", if full { "1" } else { "0" })
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("could not run cargo test")?;
-    let mut totals = Totals { passed: 0, failed: 0, skipped: 0, skipped_lines: Vec::new(), success: false };
-    if let Some(stdout) = child.stdout.take() {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
-            println!("{line}");
-            if let Some(summary) = line.strip_prefix("test result: ") {
-                totals.passed += count_before(summary, " passed");
-                totals.failed += count_before(summary, " failed");
-                totals.skipped += count_before(summary, " ignored");
-            } else if line.starts_with("skipped: ") {
-                totals.skipped_lines.push(line);
-            }
-        }
-    }
-    totals.success = child.wait().context("cargo test did not finish")?.success();
-    Ok(totals)
-}
-
-/// In `ok. 5 passed; 1 failed; ...`, the number before `label`.
-fn count_before(summary: &str, label: &str) -> u64 {
-    summary
-        .split(';')
-        .find(|part| part.ends_with(label))
-        .and_then(|part| part.trim_end_matches(label).rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// What libtest printed for one failed test: its `---- NAME stdout ----` section, without the backtrace. (The
@@ -287,11 +376,10 @@ mod tests {
     }
 
     #[test]
-    fn counts_a_summary_line() {
-        let summary = "FAILED. 5 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s";
-        assert_eq!(count_before(summary, " passed"), 5);
-        assert_eq!(count_before(summary, " failed"), 1);
-        assert_eq!(count_before(summary, " ignored"), 0);
+    fn names_the_package_of_every_kind_of_package_id() {
+        assert_eq!(package_name("path+file:///k/exercises/01-a#ex01-a@0.1.0"), "ex01-a");
+        assert_eq!(package_name("path+file:///k/xtask#0.1.0"), "xtask");
+        assert_eq!(package_name("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.228"), "serde");
     }
 
     #[test]

@@ -164,10 +164,7 @@ fn compiled_by(kit: &Path, package: &str) -> Result<Vec<String>> {
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if message["reason"] == "compiler-artifact" && message["fresh"] == false {
-            let name = message["target"]["name"].as_str().unwrap_or("").replace('_', "-");
-            let package_id = message["package_id"].as_str().unwrap_or("");
-            // `path+file:///.../exercises/01-clients-servers#ex01-clients-servers@0.1.0`
-            let package_name = package_id.rsplit('#').next().and_then(|tail| tail.split('@').next()).unwrap_or(&name);
+            let package_name = crate::cargo::package_name(message["package_id"].as_str().unwrap_or(""));
             if !compiled.iter().any(|known| known == package_name) {
                 compiled.push(package_name.to_owned());
             }

@@ -48,8 +48,8 @@ const SHIPPED: &[&str] = &[
     "xtask",
 ];
 
-/// Folders never shipped, wherever they are: build output, installed tools, and tests that need solutions.
-const NEVER: &[&str] = &["target", "node_modules", ".tools", "build", "interop"];
+/// Folders never shipped, wherever they are: build output, installed packages, and tests that need solutions.
+const NEVER: &[&str] = &["target", "node_modules", "build", "interop"];
 
 pub fn run(kit: &Path, target: &Target) -> Result<ExitCode> {
     let manifest = Manifest::load(kit)?;

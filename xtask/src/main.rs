@@ -11,6 +11,7 @@
 mod bench;
 mod cargo;
 mod chat_bench;
+mod check;
 mod cold_bench;
 mod diagrams;
 mod export;
@@ -28,7 +29,7 @@ mod xml;
 mod zip;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -154,7 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => workspace_root(),
     };
     match cli.verb {
-        Verb::Check { full } => check(&root, full),
+        Verb::Check { full } => check::run(&root, full),
         Verb::Verify { no_book, json } => {
             let report = verify::run(&verify::Options { root, book: !no_book })?;
             if json {
@@ -187,87 +188,12 @@ fn workspace_root() -> PathBuf {
     xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }
 
-fn check(root: &Path, full: bool) -> Result<ExitCode> {
-    // The book is needed last, by verify: its tool compiles meanwhile, whenever the build leaves a core idle.
-    let book_tool = mdbook::ensure_in_background(root);
-    if book_tool.is_some() {
-        println!(
-            "== the book's tool, mdBook {}, compiles in the background into {}/ (first time only)",
-            mdbook::VERSION,
-            mdbook::TOOLS_DIR
-        );
-    }
-    install_npm_packages(root);
-    let tests_that_take_minutes = if full || harness_on_ci() { "all of them" } else { "but those that take minutes" };
-    println!("== cargo test: the solutions and the kit's tools, {tests_that_take_minutes}");
-    if !root.join("target").join("debug").is_dir() {
-        println!(
-            "   (the first time, cargo compiles every dependency once for the whole kit: about two minutes on two cores)"
-        );
-    }
-    let tests = cargo::test_workspace(root, full)?;
-    if let Some(book_tool) = book_tool {
-        println!("\n== waiting for the book's tool, if it is still compiling");
-        book_tool.join().map_err(|_| anyhow::anyhow!("installing the book's tool panicked"))??;
-    }
-    println!("\n== cargo xtask verify");
-    let report = verify::run(&verify::Options { root: root.to_path_buf(), book: true })?;
-    verify::print(&report);
-    // The tests skipped for a missing program, again, where the reader looks last (invariant 7).
-    if !tests.skipped_lines.is_empty() {
-        println!();
-        for line in &tests.skipped_lines {
-            println!("{line}");
-        }
-    }
-    // One closing line in the plain form CI systems read: the tests `cargo test` ran.
-    println!("\ncheck: {} passed, {} failed, {} skipped", tests.passed, tests.failed, tests.skipped);
-    if !tests.success {
-        println!("check: FAILED: `cargo test` failed (see above)");
-        return Ok(ExitCode::FAILURE);
-    }
-    if report.breaches() > 0 {
-        println!("check: FAILED: verify found breaches (see above)");
-        return Ok(ExitCode::FAILURE);
-    }
-    if tests.skipped > 0 {
-        println!("check: everything that ran passes; {} skipped (see above for what enables them)", tests.skipped);
-    } else {
-        println!("check: everything passes");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Whether CI runs us: then the tests that take minutes run too (the same rule as the kit's test harness).
-fn harness_on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !matches!(value.trim(), "" | "0" | "false"))
-}
-
-/// `npm ci`, if the official Socket.IO client is not installed yet and npm is here: the chat pages serve it,
-/// and the interop tests run it. Without npm those tests are skipped by name; a failed `npm ci` is reported
-/// and the check goes on, so the same skips say what is missing.
-fn install_npm_packages(root: &Path) {
-    if root.join("node_modules/socket.io-client/package.json").is_file() {
-        return;
-    }
-    if cargo::find_program(Path::new("npm")).is_none() {
-        return;
-    }
-    println!("== npm ci (installs socket.io-client, pinned by package-lock.json, into node_modules/)");
-    match Command::new("npm").arg("ci").current_dir(root).status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => println!("npm ci failed ({status}); the tests that need socket.io-client will say so"),
-        Err(error) => println!("could not run npm ci ({error}); the tests that need socket.io-client will say so"),
-    }
-}
-
 fn book(root: &Path, port: u16, build_only: bool) -> Result<ExitCode> {
     let manifest = manifest::Manifest::load(root)?;
-    let mdbook = mdbook::ensure(root)?;
     let book_dir = root.join(&manifest.book);
     if build_only {
         let destination = book_dir.join("build");
-        mdbook::build(&mdbook, &book_dir, &destination)?;
+        mdbook::build(&book_dir, &destination)?;
         println!("built the book into {}", destination.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -275,7 +201,7 @@ fn book(root: &Path, port: u16, build_only: bool) -> Result<ExitCode> {
     let mut watched = vec![book_dir.join("src"), book_dir.join("book.toml"), root.join("support")];
     watched.extend(manifest.chapters.iter().map(|chapter| root.join(&chapter.exercise).join("tests")));
     let book_source = book_dir.clone();
-    serve::serve(&book_dir, watched, port, move |destination| mdbook::build(&mdbook, &book_source, destination))?;
+    serve::serve(&book_dir, watched, port, move |destination| mdbook::build(&book_source, destination))?;
     Ok(ExitCode::SUCCESS)
 }
 

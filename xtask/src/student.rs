@@ -32,21 +32,48 @@ struct Standing {
 }
 
 fn standing(root: &Path, chapter: &Chapter, build: &cargo::Build) -> Standing {
-    let manifest_path = cargo::canonical(&root.join(&chapter.exercise).join("Cargo.toml"));
-    if let Some(errors) = build.errors.get(&manifest_path) {
-        let first = errors.first().cloned().unwrap_or_default();
-        return Standing {
-            passed: 0,
-            skipped: 0,
-            earned: 0,
-            first_failure: Some(("it does not compile".into(), first)),
-        };
+    match tests_of(root, chapter, build) {
+        Ok(job) => standing_after(chapter, cargo::run_tests(&job)),
+        Err(standing) => standing,
     }
-    let Some(binary) = build.binaries.get(&manifest_path) else {
-        let why = ("its tests were not built".to_owned(), "(cargo said nothing about them)".to_owned());
-        return Standing { passed: 0, skipped: 0, earned: 0, first_failure: Some(why) };
+}
+
+/// Every chapter's standing, their tests run side by side.
+fn standings(root: &Path, chapters: &[Chapter], build: &cargo::Build) -> Vec<Standing> {
+    let prepared: Vec<Result<cargo::Job, Standing>> =
+        chapters.iter().map(|chapter| tests_of(root, chapter, build)).collect();
+    let jobs: Vec<cargo::Job> = prepared.iter().filter_map(|job| job.as_ref().ok().cloned()).collect();
+    let mut runs = cargo::run_all(&jobs, cargo::at_once(), |_, _| {}).into_iter();
+    prepared
+        .into_iter()
+        .zip(chapters)
+        .map(|(job, chapter)| match job {
+            Ok(_) => standing_after(chapter, runs.next().unwrap_or_else(|| Err(anyhow::anyhow!("not run")))),
+            Err(standing) => standing,
+        })
+        .collect()
+}
+
+/// The chapter's test binary, or, when there is none to run, where the chapter stands without it.
+fn tests_of(root: &Path, chapter: &Chapter, build: &cargo::Build) -> Result<cargo::Job, Standing> {
+    let manifest_path = cargo::canonical(&root.join(&chapter.exercise).join("Cargo.toml"));
+    let not_run = |why: &str, detail: String| Standing {
+        passed: 0,
+        skipped: 0,
+        earned: 0,
+        first_failure: Some((why.to_owned(), detail)),
     };
-    match cargo::run_tests(binary, &root.join(&chapter.exercise), TEST_LIMIT) {
+    if let Some(errors) = build.errors.get(&manifest_path) {
+        return Err(not_run("it does not compile", errors.first().cloned().unwrap_or_default()));
+    }
+    match build.binaries.get(&manifest_path) {
+        Some(binary) => Ok(cargo::Job::new(binary, &root.join(&chapter.exercise), TEST_LIMIT)),
+        None => Err(not_run("its tests were not built", "(cargo said nothing about them)".to_owned())),
+    }
+}
+
+fn standing_after(chapter: &Chapter, run: Result<TestRun>) -> Standing {
+    match run {
         Ok(run) => standing_of(chapter, &run),
         Err(error) => Standing {
             passed: 0,
@@ -90,12 +117,13 @@ pub fn progress(root: &Path) -> Result<ExitCode> {
     let manifest = Manifest::load(root)?;
     let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
     println!("building every exercise's tests (the first time takes a few minutes, then seconds)...");
-    let build = cargo::build_tests(root, &packages)?;
+    let build = cargo::build_tests(root, cargo::Packages::Named(&packages))?;
+    println!("running every exercise's tests...");
+    let standings = standings(root, &manifest.chapters, &build);
     println!("\nchapter  exercise                  tests    points");
     let mut next: Option<(&Chapter, Standing)> = None;
     let (mut earned, mut possible) = (0, 0);
-    for chapter in &manifest.chapters {
-        let standing = standing(root, chapter, &build);
+    for (chapter, standing) in manifest.chapters.iter().zip(standings) {
         let total = chapter.tests.len();
         let skipped = if standing.skipped > 0 {
             format!("  ({} skipped: a program is missing)", standing.skipped)
@@ -151,7 +179,7 @@ pub fn watch(root: &Path, number: Option<u32>) -> Result<ExitCode> {
         None => {
             println!("finding the first chapter not done yet...");
             let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
-            let build = cargo::build_tests(root, &packages)?;
+            let build = cargo::build_tests(root, cargo::Packages::Named(&packages))?;
             let unfinished =
                 manifest.chapters.iter().find(|chapter| standing(root, chapter, &build).first_failure.is_some());
             match unfinished {
@@ -205,7 +233,7 @@ fn run_once(root: &Path, chapter: &Chapter, hints_shown: usize) {
         chapter.exercise_package()
     );
     let _ = std::io::stdout().flush();
-    let build = match cargo::build_tests(root, &[chapter.exercise_package()]) {
+    let build = match cargo::build_tests(root, cargo::Packages::Named(&[chapter.exercise_package()])) {
         Ok(build) => build,
         Err(error) => {
             println!("could not run cargo: {error:#}");

@@ -29,7 +29,8 @@ struct Selection {
 fn selections(root: &Path, manifest: &Manifest) -> Vec<Selection> {
     let with_solutions = root.join("solutions").is_dir();
     let mut all = vec![
-        Selection { name: "the self-check's `cargo test`".into(), arguments: args(&["test", "--no-run"]) },
+        Selection { name: "the self-check's build".into(), arguments: args(&["build", "--tests", "--workspace"]) },
+        Selection { name: "a plain `cargo test`".into(), arguments: args(&["test", "--no-run"]) },
         Selection { name: "`cargo xtask`".into(), arguments: args(&["build", "--package", "xtask"]) },
     ];
     let mut verify = args(&["build", "--tests"]);

@@ -65,12 +65,21 @@ impl Report {
 pub fn run(options: &Options) -> Result<Report> {
     let root = &options.root;
     let manifest = Manifest::load(root)?;
-    let mut kit = layout::check_kit(root, &manifest, root.join("solutions").is_dir());
-    kit.extend(crate::starters::check(root, &manifest));
+    let build = cargo::build_tests(root, cargo::Packages::Named(&packages(root, &manifest)))?;
+    let sides = sides(root, &manifest, &build);
+    let jobs: Vec<cargo::Job> = sides.iter().filter_map(|side| side.job.clone()).collect();
+    let bar = progress::bar(jobs.len() as u64, "running tests");
+    let mut runs = cargo::run_all(&jobs, cargo::at_once(), |_, _| bar.inc(1)).into_iter();
+    bar.finish_and_clear();
+    let runs = sides.iter().map(|side| side.job.as_ref().and_then(|_| runs.next())).collect();
+    Ok(judge(root, &manifest, sides, runs, options.book))
+}
 
-    // A class template (`cargo xtask export classroom`) ships without solutions: then only the starters are checked.
+/// The packages verify builds: every starter, and every solution unless this is a class template (which
+/// ships without them).
+pub fn packages(root: &Path, manifest: &Manifest) -> Vec<String> {
     let with_solutions = root.join("solutions").is_dir();
-    let packages: Vec<String> = manifest
+    manifest
         .chapters
         .iter()
         .flat_map(|chapter| {
@@ -80,14 +89,78 @@ pub fn run(options: &Options) -> Result<Report> {
             }
             packages
         })
-        .collect();
-    let build = cargo::build_tests(root, &packages)?;
+        .collect()
+}
 
-    let sides = if with_solutions { 2 } else { 1 };
-    let bar = progress::bar(manifest.chapters.len() as u64 * sides, "running tests");
-    let mut chapters = Vec::new();
+/// A chapter's starter or solution, and the test binary that judges it.
+pub struct Side {
+    chapter: u32,
+    solution: bool,
+    /// `None` when there is nothing to run: see `breach`.
+    pub job: Option<cargo::Job>,
+    /// Why there is no test binary to run: the package does not compile.
+    breach: Option<String>,
+}
+
+impl Side {
+    pub fn is_solution(&self) -> bool {
+        self.solution
+    }
+}
+
+/// Every side to judge: each chapter's starter, then its solution (unless this is a class template).
+pub fn sides(root: &Path, manifest: &Manifest, build: &cargo::Build) -> Vec<Side> {
+    let with_solutions = root.join("solutions").is_dir();
+    let mut sides = Vec::new();
     for chapter in &manifest.chapters {
-        let mut report = ChapterReport {
+        sides.push(side(root, build, chapter, false));
+        if with_solutions {
+            sides.push(side(root, build, chapter, true));
+        }
+    }
+    sides
+}
+
+fn side(root: &Path, build: &cargo::Build, chapter: &Chapter, solution: bool) -> Side {
+    let folder = if solution { &chapter.solution } else { &chapter.exercise };
+    let manifest_path = cargo::canonical(&root.join(folder).join("Cargo.toml"));
+    // The tests never link the program (they run it), so its test binary can build while the program does
+    // not: a compiler error anywhere in the package is what counts.
+    let binary = build.binaries.get(&manifest_path).filter(|_| !build.errors.contains_key(&manifest_path));
+    let (job, breach) = match binary {
+        Some(binary) => (Some(cargo::Job::new(binary, &root.join(folder), TEST_BINARY_LIMIT)), None),
+        None => {
+            let errors = build
+                .errors
+                .get(&manifest_path)
+                .map(|errors| errors.join("\n"))
+                .unwrap_or_else(|| "(cargo gave no error message)".into());
+            let what = if solution {
+                "the solution must compile"
+            } else {
+                "the starter must compile, so that rust-analyzer works on it"
+            };
+            (None, Some(format!("{}: does not compile; {what}:\n{}", folder.display(), indent(&errors))))
+        }
+    };
+    Side { chapter: chapter.number, solution, job, breach }
+}
+
+/// The report, from each side's run (`None` for a side with nothing to run), in the order of `sides`.
+pub fn judge(
+    root: &Path,
+    manifest: &Manifest,
+    sides: Vec<Side>,
+    runs: Vec<Option<Result<cargo::TestRun>>>,
+    book: bool,
+) -> Report {
+    let with_solutions = root.join("solutions").is_dir();
+    let mut kit = layout::check_kit(root, manifest, with_solutions);
+    kit.extend(crate::starters::check(root, manifest));
+    let mut chapters: Vec<ChapterReport> = manifest
+        .chapters
+        .iter()
+        .map(|chapter| ChapterReport {
             number: chapter.number,
             slug: chapter.slug.clone(),
             graded_tests: chapter.tests.len(),
@@ -95,74 +168,42 @@ pub fn run(options: &Options) -> Result<Report> {
             failing_on_starter: 0,
             passing_on_solution: with_solutions.then_some(0),
             skipped: Vec::new(),
-            breaches: layout::check_chapter(root, &manifest, chapter, with_solutions),
+            breaches: layout::check_chapter(root, manifest, chapter, with_solutions),
+        })
+        .collect();
+    for (side, run) in sides.into_iter().zip(runs) {
+        let Some((chapter, report)) =
+            manifest.chapters.iter().zip(chapters.iter_mut()).find(|(chapter, _)| chapter.number == side.chapter)
+        else {
+            continue;
         };
-        bar.set_message(format!("chapter {} starter", chapter.number));
-        if let Some(run) = run_side(root, &build, &chapter.exercise, "starter", &mut report.breaches) {
-            check_starter(chapter, &run, &mut report);
+        let folder = if side.solution { &chapter.solution } else { &chapter.exercise };
+        let name = if side.solution { "solution" } else { "starter" };
+        let run = match (side.breach, run) {
+            (Some(breach), _) => Err(breach),
+            (None, Some(Ok(run))) if run.timed_out => Err(format!(
+                "{}: the {name}'s tests ran longer than {TEST_BINARY_LIMIT:?} and were stopped",
+                folder.display()
+            )),
+            (None, Some(Ok(run))) => Ok(run),
+            (None, Some(Err(error))) => Err(format!("{}: {error:#}", folder.display())),
+            (None, None) => Err(format!("{}: the {name}'s tests were not run", folder.display())),
+        };
+        match run {
+            Ok(run) if side.solution => check_solution(manifest, chapter, &run, report),
+            Ok(run) => check_starter(chapter, &run, report),
+            Err(breach) => report.breaches.push(breach),
         }
-        bar.inc(1);
-        if with_solutions {
-            bar.set_message(format!("chapter {} solution", chapter.number));
-            if let Some(run) = run_side(root, &build, &chapter.solution, "solution", &mut report.breaches) {
-                check_solution(&manifest, chapter, &run, &mut report);
-            }
-            bar.inc(1);
-        }
-        chapters.push(report);
     }
-    bar.finish_and_clear();
 
-    let book_builds = options.book.then(|| match build_book(root, &manifest) {
+    let book_builds = book.then(|| match build_book(root, manifest) {
         Ok(()) => true,
         Err(error) => {
             kit.push(format!("the book does not build: {error:#}"));
             false
         }
     });
-    Ok(Report { chapters, kit, book_builds })
-}
-
-/// Runs one side's test binary. `None` (with a breach recorded) if it did not compile or could not run.
-fn run_side(
-    root: &Path,
-    build: &cargo::Build,
-    folder: &Path,
-    side: &str,
-    breaches: &mut Vec<String>,
-) -> Option<cargo::TestRun> {
-    let manifest_path = cargo::canonical(&root.join(folder).join("Cargo.toml"));
-    // The tests never link the program (they run it), so its test binary can build while the program does
-    // not: a compiler error anywhere in the package is what counts.
-    let binary = build.binaries.get(&manifest_path).filter(|_| !build.errors.contains_key(&manifest_path));
-    let Some(binary) = binary else {
-        let errors = build
-            .errors
-            .get(&manifest_path)
-            .map(|errors| errors.join("\n"))
-            .unwrap_or_else(|| "(cargo gave no error message)".into());
-        let what = if side == "starter" {
-            "the starter must compile, so that rust-analyzer works on it"
-        } else {
-            "the solution must compile"
-        };
-        breaches.push(format!("{}: does not compile; {what}:\n{}", folder.display(), indent(&errors)));
-        return None;
-    };
-    match cargo::run_tests(binary, &root.join(folder), TEST_BINARY_LIMIT) {
-        Ok(run) if run.timed_out => {
-            breaches.push(format!(
-                "{}: the {side}'s tests ran longer than {TEST_BINARY_LIMIT:?} and were stopped",
-                folder.display()
-            ));
-            None
-        }
-        Ok(run) => Some(run),
-        Err(error) => {
-            breaches.push(format!("{}: {error:#}", folder.display()));
-            None
-        }
-    }
+    Report { chapters, kit, book_builds }
 }
 
 fn check_starter(chapter: &Chapter, run: &cargo::TestRun, report: &mut ChapterReport) {
@@ -249,9 +290,8 @@ fn never_ran(chapter: &Chapter, test: &str, side: &str) -> String {
 }
 
 fn build_book(root: &Path, manifest: &Manifest) -> Result<()> {
-    let mdbook = mdbook::ensure(root)?;
     let destination = std::env::temp_dir().join(format!("kit-verify-book-{}", std::process::id()));
-    let result = mdbook::build(&mdbook, &root.join(&manifest.book), &destination);
+    let result = mdbook::build(&root.join(&manifest.book), &destination);
     let _ = std::fs::remove_dir_all(&destination);
     result
 }

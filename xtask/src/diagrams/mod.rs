@@ -49,9 +49,11 @@
 //! mdBook (0.5, and 0.4 too) runs the configured command twice: `<command> supports <renderer>`, whose
 //! exit status says whether to use it with that renderer (only `html` here: other renderers keep the
 //! code block), then `<command>` with `[context, book]` as JSON on stdin, expecting the book back on
-//! stdout. The book is handled as plain JSON, so nothing here depends on mdBook's crates: its items
-//! (`items` since 0.5, `sections` before) are `{"Chapter": {"name", "content", "sub_items", ...}}`,
-//! `"Separator"` or `{"PartTitle": ...}`; only each chapter's `content` is rewritten.
+//! stdout. That is how a plain `mdbook build` uses it; `cargo xtask book` builds the book in its own process
+//! (see `mdbook.rs`) and hands the same JSON to [`rewrite`]. The book is handled as plain JSON, so nothing here
+//! depends on mdBook's types: its items (`items` since 0.5, `sections` before) are
+//! `{"Chapter": {"name", "content", "sub_items", ...}}`, `"Separator"` or `{"PartTitle": ...}`; only each
+//! chapter's `content` is rewritten.
 
 mod parse;
 mod svg;
@@ -88,7 +90,7 @@ pub fn run_preprocessor(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 /// Inline SVG only means something in HTML; any other renderer keeps the source code block.
-fn supports(renderer: &str) -> bool {
+pub fn supports(renderer: &str) -> bool {
     renderer == "html"
 }
 
@@ -107,13 +109,19 @@ fn preprocess(input: impl Read, mut output: impl Write) -> anyhow::Result<()> {
         anyhow!("expected [context, book] from mdBook on stdin, got an array of {} items", pair.len())
     })?;
     let book_root = context.get("root").and_then(Value::as_str).map(PathBuf::from);
-    let starters = match book_root.as_deref().and_then(crate::starters::kit_of) {
-        Some(kit) => Some(pristine_starters(&kit, book_root.as_deref().unwrap_or(&kit))?),
-        None => None,
-    };
-    rewrite_book(&mut book, starters.as_ref())?;
+    rewrite(&mut book, book_root.as_deref())?;
     serde_json::to_writer(&mut output, &book).context("writing the book to stdout")?;
     Ok(())
+}
+
+/// Draws the diagrams of a book (as JSON) whose root folder is `book_root`, and points its quotes of starter
+/// files at the starters as shipped when that folder is in a kit.
+pub fn rewrite(book: &mut Value, book_root: Option<&Path>) -> anyhow::Result<()> {
+    let starters = match book_root.and_then(crate::starters::kit_of) {
+        Some(kit) => Some(pristine_starters(&kit, book_root.unwrap_or(&kit))?),
+        None => None,
+    };
+    rewrite_book(book, starters.as_ref())
 }
 
 /// Where the book reads starter files from: the kit, its pristine starters, and the pages' folder.

@@ -217,7 +217,7 @@ impl Built {
 /// Builds the graded test binaries of every exercise in the kit itself, and copies each into `into`.
 fn build_kit_tests(kit: &Path, manifest: &Manifest, into: &Path) -> Result<HashMap<u32, (PathBuf, FileFingerprint)>> {
     let packages: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
-    let build = cargo::build_tests(kit, &packages)?;
+    let build = cargo::build_tests(kit, cargo::Packages::Named(&packages))?;
     std::fs::create_dir_all(into)?;
     let mut tests = HashMap::new();
     for chapter in &manifest.chapters {
