@@ -1,12 +1,12 @@
 //! `cargo xtask bench cold`: what a new user waits for, from a fresh clone.
 //!
 //! A clone of the kit's last commit (uncommitted changes are not measured) in a temporary folder, with an
-//! empty target folder, nothing in `.tools/` and no `node_modules/`; the crates themselves come from cargo's
-//! download cache, as on a machine that has fetched them once. It times, each from nothing:
+//! empty target folder and no `node_modules/`; the crates themselves come from cargo's download cache, as on
+//! a machine that has fetched them once. It times, each from nothing:
 //!
 //! 1. `cargo xtask book` until the book's first page answers 200;
-//! 2. `cargo xtask check` (the quick one, as a new user runs it; `npm ci` and the book's tool included) until
-//!    it ends, and whether it was green;
+//! 2. `cargo xtask check` (the quick one, as a new user runs it; `npm ci` included) until it ends, and
+//!    whether it was green;
 //!
 //! and then proves that every dependency was compiled once for the whole kit: after the self-check,
 //! `cargo test -p` of each starter compiles that exercise and nothing else.
@@ -43,7 +43,7 @@ pub fn run(root: &Path) -> Result<ExitCode> {
     let book = first_page(&clone)?;
     println!("first page of the book: {:.0} s", book.as_secs_f64());
 
-    for leftover in ["target", ".tools", "node_modules", "book/build"] {
+    for leftover in ["target", "node_modules", "book/build"] {
         let _ = std::fs::remove_dir_all(clone.join(leftover));
     }
     let started = Instant::now();

@@ -33,6 +33,7 @@ pub fn check_chapter(root: &Path, manifest: &Manifest, chapter: &Chapter, with_s
         breaches.push(format!("{}: the chapter's book page is missing", chapter.page.display()));
     }
     breaches.extend(check_package(root, &chapter.exercise, &chapter.exercise_package()));
+    breaches.extend(check_incremental(root, &chapter.exercise_package()));
     breaches.extend(check_one_test_file(root, chapter));
     if with_solutions {
         breaches.extend(check_package(root, &chapter.solution, &chapter.solution_package()));
@@ -109,6 +110,23 @@ fn check_package(root: &Path, folder: &Path, expected_name: &str) -> Vec<String>
         Some(name) => vec![format!("{}: the package is named {name}, but should be {expected_name}", path.display())],
         None => vec![format!("{}: not a valid package manifest", path.display())],
     }
+}
+
+/// The starter compiles incrementally whatever the rest of the kit does (see the workspace's `Cargo.toml`):
+/// a student's edit recompiles only what it changed.
+fn check_incremental(root: &Path, package: &str) -> Option<String> {
+    let text = fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let table = toml::from_str::<toml::Table>(&text).ok()?;
+    let incremental = ["profile", "dev", "package", package, "incremental"]
+        .iter()
+        .try_fold(&toml::Value::Table(table.clone()), |value, key| value.get(key))
+        .and_then(toml::Value::as_bool);
+    (incremental != Some(true)).then(|| {
+        format!(
+            "Cargo.toml: the starter {package} must compile incrementally, or each edit of a student's recompiles \
+             the whole program; add `[profile.dev.package.{package}]` with `incremental = true`"
+        )
+    })
 }
 
 /// One test binary per exercise: `tests/chapter.rs` and no other test file.

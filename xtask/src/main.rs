@@ -1,8 +1,8 @@
 //! `cargo xtask`: the kit's own tools, one verb each.
 //!
-//! - `check`   the whole self-check: the solutions' and the tools' tests, then `verify` (which builds the book);
+//! - `check`   the whole self-check: the tools' tests and `verify` (which builds the book), side by side;
 //! - `verify`  proves the kit's invariants: starters fail, solutions pass, manifest, folders and book agree;
-//! - `book`    builds and serves the book on localhost, installing the pinned mdBook if needed;
+//! - `book`    builds and serves the book on localhost, with the pinned mdBook built into this program;
 //! - `grade`   grades students' workspaces against the kit's pristine tests;
 //! - `export`  packages the kit for Gradescope or GitHub Classroom;
 //! - `hint`    shows a chapter's hints, one at a time;
@@ -46,8 +46,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Verb {
-    /// The whole self-check: `cargo test` (solutions and tools), then `verify` with the book build; the tests that
-    /// take minutes only with --full (or on CI).
+    /// The whole self-check: what `cargo test` and `verify` prove (the tools' tests, every starter failing and every
+    /// solution passing its graded tests, the book building), in one build; the tests that take minutes only with
+    /// --full (or on CI).
     Check {
         /// Also the tests that take minutes: hostile clients, every browser scenario, the grader on the whole
         /// kit. CI runs them (it sets `CI`), whatever this says.

@@ -112,6 +112,13 @@ fn a_section_missing_from_the_page_is_named() {
 }
 
 #[test]
+fn a_starter_that_would_not_compile_incrementally_is_named() {
+    let kit = Kit::new();
+    kit.edit("Cargo.toml", "[profile.dev.package.ex01-adding]\nincremental = true", "");
+    kit.assert_breach("the starter ex01-adding must compile incrementally");
+}
+
+#[test]
 fn a_folder_no_chapter_owns_is_named() {
     let kit = Kit::new();
     kit.write(
