@@ -77,18 +77,25 @@ impl Settings {
     ) -> Result<Settings> {
         let kit_target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| kit.join("target"));
         let workspace = submission::workspace(kit, &manifest.chapters, Purpose::Programs)?;
-        let target_lock = lock_target_dir(&kit_target.join("grader"))?;
+        let target_dir = kit_target.join("grader");
+        let target_lock = lock_target_dir(&target_dir)?;
+        let tests = build_kit_tests(kit, manifest, &work.join("tests"))?;
+        let programs: Vec<String> = manifest.chapters.iter().map(Chapter::exercise_package).collect();
+        // Only time is at stake: without the copy, the first submission's build compiles the dependencies.
+        if let Err(error) = super::seed::dependencies(kit, &kit_target, &target_dir, &programs) {
+            eprintln!("note: the grader compiles the dependencies itself ({error:#})");
+        }
         let settings = Settings {
             _target_lock: target_lock,
             kit: kit.to_path_buf(),
             manifest: manifest.clone(),
             work: work.to_path_buf(),
-            target_dir: kit_target.join("grader"),
+            target_dir,
             workspace_manifest: workspace.manifest,
             kit_crates: workspace.kit_crates,
             limit,
             protections: protections.clone(),
-            tests: build_kit_tests(kit, manifest, &work.join("tests"))?,
+            tests,
         };
         Ok(settings)
     }

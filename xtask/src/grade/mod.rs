@@ -15,6 +15,7 @@ mod integrity;
 pub mod report;
 mod run;
 mod sandbox;
+mod seed;
 
 pub use sandbox::sandbox_exec;
 mod submission;
