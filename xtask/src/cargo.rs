@@ -193,11 +193,14 @@ pub struct Job {
     pub limit: Duration,
     /// Whether the tests that take minutes run too (`KIT_FULL_CHECK`, see `harness::Need::FullCheck`).
     pub full_check: bool,
+    /// Runs with no other test binary beside it: it measures how a server copes with load, and the others'
+    /// load would be measured instead.
+    pub alone: bool,
 }
 
 impl Job {
     pub fn new(binary: &Path, folder: &Path, limit: Duration) -> Job {
-        Job { binary: binary.to_path_buf(), folder: folder.to_path_buf(), limit, full_check: false }
+        Job { binary: binary.to_path_buf(), folder: folder.to_path_buf(), limit, full_check: false, alone: false }
     }
 }
 
@@ -230,21 +233,25 @@ pub fn at_once() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 2
 }
 
-/// Runs every job, `at_once` at a time, starting them in the order given. `ended` is called (on this thread)
-/// with each job's index as it ends, for progress; the runs come back in the order of `jobs`.
+/// Runs every job, `at_once` at a time, starting them in the order given; then those that run `alone`, one
+/// after the other. `ended` is called (on this thread) with each job's index as it ends, for progress; the
+/// runs come back in the order of `jobs`.
 pub fn run_all(jobs: &[Job], at_once: usize, mut ended: impl FnMut(usize, &Result<TestRun>)) -> Vec<Result<TestRun>> {
-    let next = AtomicUsize::new(0);
     let mut runs: Vec<Option<Result<TestRun>>> = jobs.iter().map(|_| None).collect();
+    let together: Vec<usize> = (0..jobs.len()).filter(|&index| !jobs[index].alone).collect();
+    let alone = (0..jobs.len()).filter(|&index| jobs[index].alone);
+    let mut record = |index: usize, run: Result<TestRun>| {
+        ended(index, &run);
+        runs[index] = Some(run);
+    };
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel();
-        for _ in 0..at_once.clamp(1, jobs.len().max(1)) {
-            let sender = sender.clone();
-            let next = &next;
+        for _ in 0..at_once.clamp(1, together.len().max(1)) {
+            let (sender, next, together) = (sender.clone(), &next, &together);
             scope.spawn(move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(index) else { break };
-                    if sender.send((index, run_tests(job))).is_err() {
+                while let Some(&index) = together.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if sender.send((index, run_tests(&jobs[index]))).is_err() {
                         break;
                     }
                 }
@@ -252,10 +259,12 @@ pub fn run_all(jobs: &[Job], at_once: usize, mut ended: impl FnMut(usize, &Resul
         }
         drop(sender);
         for (index, run) in receiver {
-            ended(index, &run);
-            runs[index] = Some(run);
+            record(index, run);
         }
     });
+    for index in alone {
+        record(index, run_tests(&jobs[index]));
+    }
     runs.into_iter().map(|run| run.unwrap_or_else(|| Err(anyhow::anyhow!("the test binary was never run")))).collect()
 }
 
@@ -373,6 +382,20 @@ mod tests {
         assert_eq!(outcomes.get("b_fails"), Some(&Outcome::Failed));
         assert_eq!(outcomes.get("c_skipped"), Some(&Outcome::Ignored));
         assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    }
+
+    #[test]
+    fn runs_every_job_and_those_that_run_alone_after_the_others() {
+        let true_program = find_program(Path::new("true")).expect("`true` is on PATH");
+        let mut jobs: Vec<Job> =
+            (0..5).map(|_| Job::new(&true_program, Path::new("."), Duration::from_secs(10))).collect();
+        jobs[1].alone = true;
+        let mut order = Vec::new();
+        let runs = run_all(&jobs, 3, |index, _| order.push(index));
+        assert_eq!(runs.len(), 5);
+        assert!(runs.iter().all(|run| run.as_ref().is_ok_and(|run| run.success)));
+        assert_eq!(order.len(), 5);
+        assert_eq!(order.last(), Some(&1), "the job that runs alone starts after the others ended: {order:?}");
     }
 
     #[test]
