@@ -40,8 +40,8 @@ pub fn run(root: &Path, full: bool) -> Result<ExitCode> {
     println!("== building the tests of the whole kit: its tools, the solutions and the starters");
     if !root.join("target").join("debug").is_dir() {
         println!(
-            "   (the first time, cargo compiles every dependency once for the whole kit, the book's tool \
-             included: about two and a half minutes on two cores; after that, seconds)"
+            "   (the first time, cargo compiles every dependency once for the whole kit: about two minutes on two \
+             cores; after that, seconds)"
         );
     }
     let build = cargo::build_tests(root, Packages::All)?;
