@@ -13,7 +13,7 @@
 //! The generator (this program) prints its own CPU use beside the server's: when it uses less than a core
 //! while the server uses about one, the server is the limit.
 //!
-//! Usage: `chat-bench --rust PATH --node SCRIPT [--clients 200,1000,5000] [--logs memory,disk] [--nodes]`.
+//! Usage: `chat-bench --rust PATH --node SCRIPT [--clients 200,1000,5000] [--logs memory,disk] [--nodes] [--deliveries 300000]`.
 
 mod load;
 mod proc;
@@ -26,8 +26,10 @@ use std::time::Duration;
 use load::Outcome;
 use servers::{Kind, Log};
 
-/// About this many deliveries per run: enough for a steady rate, few enough to run in seconds.
-const DELIVERIES_PER_RUN: u64 = 100_000;
+/// About this many deliveries per run, unless `--deliveries` says otherwise: enough for the servers' CPU time
+/// to be read to within a few percent (`/proc` counts it in hundredths of a second), few enough to run in
+/// seconds. (At 100,000, two runs of the same server differed by a third.)
+const DELIVERIES_PER_RUN: u64 = 300_000;
 /// Messages each sender sends at once: the rate limit's burst.
 const MESSAGES_PER_SENDER: u64 = 10;
 
@@ -37,6 +39,7 @@ struct Settings {
     clients: Vec<u64>,
     logs: Vec<Log>,
     nodes: bool,
+    deliveries: u64,
 }
 
 fn main() -> ExitCode {
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!(
-                "error: {message}\nusage: chat-bench --rust PATH --node SCRIPT [--clients 200,1000,5000] [--logs memory,disk] [--nodes]"
+                "error: {message}\nusage: chat-bench --rust PATH --node SCRIPT [--clients 200,1000,5000] [--logs memory,disk] [--nodes] [--deliveries 300000]"
             );
             return ExitCode::from(2);
         }
@@ -56,7 +59,8 @@ fn main() -> ExitCode {
 async fn run(settings: Settings) -> ExitCode {
     println!(
         "chat benchmark: N clients in the lobby; senders send {MESSAGES_PER_SENDER} messages each at once; about \
-         {DELIVERIES_PER_RUN} deliveries per run"
+         {} deliveries per run",
+        settings.deliveries
     );
     println!("{}", load::Row::header());
     let mut failed = false;
@@ -96,7 +100,7 @@ async fn run(settings: Settings) -> ExitCode {
 }
 
 async fn run_one(settings: &Settings, kind: Kind, log: Log, clients: u64, nodes: usize) -> Result<Outcome, String> {
-    let senders = (DELIVERIES_PER_RUN / (clients * MESSAGES_PER_SENDER)).clamp(1, clients);
+    let senders = (settings.deliveries / (clients * MESSAGES_PER_SENDER)).clamp(1, clients);
     let folder = std::env::temp_dir().join(format!("chat-bench-{}-{}", std::process::id(), kind.label()));
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
@@ -121,6 +125,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Settings, String> {
     let mut clients = vec![200, 1000, 5000];
     let mut logs = vec![Log::Memory, Log::Disk];
     let mut nodes = false;
+    let mut deliveries = DELIVERIES_PER_RUN;
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -144,6 +149,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Settings, String> {
                     .collect::<Result<Vec<Log>, String>>()?;
             }
             "--nodes" => nodes = true,
+            "--deliveries" => {
+                deliveries = value()?
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|count| *count >= 1000)
+                    .ok_or("--deliveries takes a number of at least 1000")?;
+            }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -153,6 +165,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Settings, String> {
         clients,
         logs,
         nodes,
+        deliveries,
     })
 }
 

@@ -20,6 +20,9 @@ pub struct Options {
     /// Also run the finished chat as two nodes on a private redis-server (needs redis-server).
     #[arg(long)]
     nodes: bool,
+    /// About how many deliveries each run counts.
+    #[arg(long, default_value_t = 300_000)]
+    deliveries: u64,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
@@ -44,6 +47,8 @@ pub fn run(root: &Path, options: &Options) -> Result<ExitCode> {
         &options.clients,
         "--logs",
         &options.logs,
+        "--deliveries",
+        &options.deliveries.to_string(),
     ]);
     if options.nodes {
         bench.arg("--nodes");
