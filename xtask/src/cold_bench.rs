@@ -63,6 +63,10 @@ pub fn run(root: &Path) -> Result<ExitCode> {
         .collect::<Vec<_>>()
         .join("; ");
     println!("green self-check: {:.0} s ({summary})", check_time.as_secs_f64());
+    if !check.status.success() {
+        // The clone goes with the scratch folder: what failed must be shown now or never.
+        println!("the self-check's report:\n{}", String::from_utf8_lossy(&check.stdout));
+    }
 
     let mut only_the_exercise = 0;
     for chapter in &manifest.chapters {
