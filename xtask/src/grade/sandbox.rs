@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn a_view_binds_what_it_names_and_nothing_of_home() {
         let view = View {
-            readable: vec![PathBuf::from("/work/kit/node_modules/socket.io-client/dist")],
+            readable: vec![PathBuf::from("/course/kit/node_modules/socket.io-client/dist")],
             writable: vec![PathBuf::from("/tmp/grading/alice")],
             ..View::default()
         };
@@ -408,7 +408,7 @@ mod tests {
         let joined = args.join(" ");
         assert!(joined.contains("--unshare-net"), "a build has no network: {joined}");
         assert!(joined.contains("--cap-drop ALL"), "{joined}");
-        assert!(joined.contains("--ro-bind-try /work/kit/node_modules/socket.io-client/dist"), "{joined}");
+        assert!(joined.contains("--ro-bind-try /course/kit/node_modules/socket.io-client/dist"), "{joined}");
         assert!(joined.contains("--bind /tmp/grading/alice /tmp/grading/alice"), "{joined}");
         assert!(!joined.contains("--ro-bind / /"), "the root is built from parts, never the whole machine: {joined}");
         // The private /tmp comes before the writable folder inside it, or the folder would be hidden.
